@@ -1,0 +1,55 @@
+#include "binding/errors.h"
+
+#include <c10/util/Exception.h>
+#include <c10/util/Logging.h>
+
+namespace tn {
+
+// libtorch appends "Exception raised from <function> at <file>:<line>" and, in debug
+// builds, a backtrace. Users need the first part only.
+static std::string cleanTorchMessage(const c10::Error& e) {
+  std::string msg = e.what_without_backtrace();
+  for (const char* marker : {"\nException raised from", "Exception raised from"}) {
+    const auto pos = msg.find(marker);
+    if (pos != std::string::npos) msg.erase(pos);
+  }
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  return msg;
+}
+
+Failure describeCurrentException() {
+  try {
+    throw;
+  } catch (const ArgError& e) {
+    return {e.kind(), e.what()};
+  } catch (const c10::IndexError& e) {
+    return {ErrorKind::kRangeError, cleanTorchMessage(e)};
+  } catch (const c10::TypeError& e) {
+    return {ErrorKind::kTypeError, cleanTorchMessage(e)};
+  } catch (const c10::Error& e) {
+    return {ErrorKind::kError, cleanTorchMessage(e)};
+  } catch (const std::bad_alloc&) {
+    return {ErrorKind::kRangeError, "out of memory: the tensor is too large for this machine"};
+  } catch (const std::exception& e) {
+    return {ErrorKind::kError, e.what()};
+  } catch (...) {
+    return {ErrorKind::kError, "unknown native error"};
+  }
+}
+
+Napi::Error toJsError(Napi::Env env, const Failure& failure) {
+  switch (failure.kind) {
+    case ErrorKind::kTypeError:
+      return Napi::TypeError::New(env, failure.message);
+    case ErrorKind::kRangeError:
+      return Napi::RangeError::New(env, failure.message);
+    default:
+      return Napi::Error::New(env, failure.message);
+  }
+}
+
+void installQuietBacktraces() {
+  c10::SetStackTraceFetcher(std::function<std::string()>([]() { return std::string(); }));
+}
+
+}  // namespace tn
