@@ -50,6 +50,8 @@
 #include <ATen/ops/trunc.h>
 #include <ATen/ops/full_like.h>
 
+#include <ATen/EmptyTensor.h>
+
 #include "binding/errors.h"
 
 namespace tn {
@@ -69,7 +71,52 @@ const uint32_t kNumUnary = sizeof(kUnaryNames) / sizeof(kUnaryNames[0]);
   throw ArgError(ErrorKind::kRangeError, std::string("unknown ") + kind + " op code " + std::to_string(code));
 }
 
+// Tiny-tensor path. For a few elements, at::add spends ~460 ns in dispatch, autograd and
+// TensorIterator set-up around a single addition; a model's bookkeeping ops (scales, masks,
+// scalars) are exactly that size. When neither input needs autograd and both are small,
+// contiguous float CPU tensors of one shape and dtype, the result is computed here, with
+// the same IEEE arithmetic libtorch uses, in a tensor allocated without the dispatcher.
+static constexpr int64_t kTinyNumel = 256;
+
+static bool tinyFloat(const at::Tensor& a) {
+  const auto t = a.scalar_type();
+  return (t == at::kFloat || t == at::kDouble) && a.numel() <= kTinyNumel && a.device().is_cpu() &&
+         !a.requires_grad() && a.is_contiguous() && a.layout() == at::kStrided;
+}
+
+template <typename T, typename F>
+static at::Tensor tinyMap(const at::Tensor& a, const T* b, bool bScalar, F f) {
+  at::Tensor out(at::detail::empty_cpu(a.sizes(), a.scalar_type()));
+  const T* x = a.data_ptr<T>();
+  T* y = out.data_ptr<T>();
+  const int64_t n = a.numel();
+  if (bScalar) {
+    const T s = *b;
+    for (int64_t i = 0; i < n; ++i) y[i] = f(x[i], s);
+  } else {
+    for (int64_t i = 0; i < n; ++i) y[i] = f(x[i], b[i]);
+  }
+  return out;
+}
+
+template <typename T>
+static at::Tensor tinyBinary(uint32_t code, const at::Tensor& a, const T* b, bool bScalar) {
+  switch (code) {
+    case 0: return tinyMap<T>(a, b, bScalar, [](T x, T y) { return x + y; });
+    case 1: return tinyMap<T>(a, b, bScalar, [](T x, T y) { return x - y; });
+    case 2: return tinyMap<T>(a, b, bScalar, [](T x, T y) { return x * y; });
+    case 3: return tinyMap<T>(a, b, bScalar, [](T x, T y) { return x / y; });
+  }
+  return at::Tensor();
+}
+
+static bool tinyCode(uint32_t code) { return code <= 3; }
+
 at::Tensor binaryOp(uint32_t code, const at::Tensor& a, const at::Tensor& b) {
+  if (tinyCode(code) && tinyFloat(a) && tinyFloat(b) && a.scalar_type() == b.scalar_type() && a.sizes() == b.sizes()) {
+    return a.scalar_type() == at::kFloat ? tinyBinary<float>(code, a, b.data_ptr<float>(), false)
+                                         : tinyBinary<double>(code, a, b.data_ptr<double>(), false);
+  }
   switch (code) {
     case 0: return at::add(a, b);
     case 1: return at::sub(a, b);
@@ -104,6 +151,16 @@ at::Tensor binaryScalarOp(uint32_t code, const at::Tensor& a, const at::Scalar& 
       case 4: return at::pow(s, a);
       default: return binaryOp(code, at::full_like(a, s, a.options().requires_grad(false)), a);
     }
+  }
+  // A float tensor and a number stay in the tensor's dtype (PyTorch's promotion rule), so
+  // the tiny path applies; the scalar is rounded to the dtype first, as libtorch does.
+  if (tinyCode(code) && tinyFloat(a) && (s.isFloatingPoint() || s.isIntegral(false))) {
+    if (a.scalar_type() == at::kFloat) {
+      const float v = static_cast<float>(s.toDouble());
+      return tinyBinary<float>(code, a, &v, true);
+    }
+    const double v = s.toDouble();
+    return tinyBinary<double>(code, a, &v, true);
   }
   switch (code) {
     case 0: return at::add(a, s);

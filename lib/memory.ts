@@ -1,0 +1,122 @@
+/**
+ * Deterministic freeing of native tensor memory.
+ *
+ * - `dispose()` / `[Symbol.dispose]` free one tensor now (so TypeScript `using` works).
+ * - {@link tidy} frees every tensor created inside a scope, except what the scope returns.
+ * - A FinalizationRegistry is only a safety net: it runs when V8 collects garbage, which a
+ *   synchronous loop never lets happen, so long loops should use `tidy` or `dispose`.
+ */
+import { native } from './binding';
+
+/** Anything with native memory that a scope can free. */
+export interface Freeable {
+  dispose(): void;
+  readonly isDisposed: boolean;
+}
+
+/** Marks objects that tidy scopes track (tensors). */
+export const TRACKED = Symbol.for('transformer-native.tracked');
+
+const scopes: Freeable[][] = [];
+
+const kept = new WeakSet<Freeable>();
+
+/** Frees a handle when its JS object is collected without having been disposed. */
+export const finalizer = new FinalizationRegistry<number>((id) => {
+  native.free(id);
+});
+
+/**
+ * Takes charge of a new tensor: the innermost tidy scope frees it; outside any scope the
+ * finalizer is its safety net. Registering with a FinalizationRegistry costs ~0.2 us, as
+ * much as a small op, so tensors inside scopes skip it (the scope frees them for sure) and
+ * only those that escape a scope get registered. Disposal never unregisters: a late
+ * finalizer's free() finds the handle's generation changed and does nothing.
+ */
+export function track(t: Freeable & { _id: number }): void {
+  if (scopes.length !== 0) scopes[scopes.length - 1].push(t);
+  else finalizer.register(t, t._id);
+}
+
+function collectReturned(value: unknown, out: Set<Freeable>, depth = 0): void {
+  if (value === null || typeof value !== 'object' || depth > 8) return;
+  if ((value as Record<symbol, unknown>)[TRACKED]) {
+    out.add(value as Freeable);
+    return;
+  }
+  if (Array.isArray(value)) {
+    for (const v of value) collectReturned(v, out, depth + 1);
+  } else if (value instanceof Map) {
+    for (const v of value.values()) collectReturned(v, out, depth + 1);
+  } else if (Object.getPrototypeOf(value) === Object.prototype) {
+    for (const v of Object.values(value)) collectReturned(v, out, depth + 1);
+  }
+}
+
+/**
+ * Runs `fn` and frees every tensor it created, except the tensors it returns (found in the
+ * returned value, arrays, Maps and plain objects) and those passed to {@link keep}. Returned
+ * tensors move to the enclosing scope. `fn` must be synchronous.
+ *
+ * @example
+ * const loss = tn.tidy(() => model.forward(x).sub(y).pow(2).mean()); // temporaries freed
+ */
+export function tidy<T>(fn: () => T): T {
+  if (typeof fn !== 'function') throw new TypeError(`tidy: expected a function, but got ${typeof fn}`);
+  const scope: Freeable[] = [];
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } catch (err) {
+    scopes.pop();
+    disposeScope(scope, new Set());
+    throw err;
+  }
+  scopes.pop();
+  if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
+    disposeScope(scope, new Set());
+    throw new TypeError('tidy: expected a synchronous function, but it returned a Promise; free async results with dispose()');
+  }
+  const returned = new Set<Freeable>();
+  collectReturned(result, returned);
+  disposeScope(scope, returned);
+  for (const t of returned) if (!t.isDisposed) track(t as Freeable & { _id: number });
+  return result;
+}
+
+function disposeScope(scope: Freeable[], returned: Set<Freeable>): void {
+  for (const t of scope) {
+    if (returned.has(t) || kept.has(t)) continue;
+    t.dispose();
+  }
+}
+
+/** Exempts a tensor from every enclosing tidy scope (it lives until disposed or collected). */
+export function keep<T extends Freeable>(t: T): T {
+  if (!kept.has(t) && scopes.length !== 0 && !t.isDisposed) finalizer.register(t, (t as unknown as { _id: number })._id);
+  kept.add(t);
+  return t;
+}
+
+/** Disposes every tensor found in a value (a tensor, or arrays/objects/Maps of them). */
+export function dispose(value: unknown): void {
+  const found = new Set<Freeable>();
+  collectReturned(value, found);
+  for (const t of found) t.dispose();
+}
+
+/** Live native tensors and the bytes of their distinct storages. */
+export interface MemoryInfo {
+  /** Tensor handles not yet disposed or collected. */
+  liveTensors: number;
+  /** Bytes of the distinct storages those handles keep alive. */
+  bytes: number;
+  /** Async ops queued or running on the native worker. */
+  pendingAsync: number;
+}
+
+/** Reports live tensors and their memory. */
+export function memory(): MemoryInfo {
+  return native.memory();
+}

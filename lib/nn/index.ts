@@ -1,0 +1,2 @@
+/** tn.nn: layers and their stateless forms (`tn.nn.functional`). */
+export * as functional from './functional';
