@@ -119,12 +119,17 @@ function ensureTs() {
   const stamp = r('dist/.stamp');
   const isTs = (f) => /\.(ts|mts|cts)$/.test(f);
   let src = Math.max(...['lib', 'bench', 'examples'].map((d) => newest(r(d), isTs)));
-  for (const f of fs.readdirSync(ROOT)) if (/^tsconfig.*\.json$/.test(f)) src = Math.max(src, mtime(r(f)));
-  if (!force && fs.existsSync(r('dist/index.js')) && fs.existsSync(r('dist/esm/index.mjs')) && src < mtime(stamp)) return;
+  // package.json too: it names the entry points below.
+  for (const f of fs.readdirSync(ROOT)) if (/^(tsconfig.*|package)\.json$/.test(f)) src = Math.max(src, mtime(r(f)));
+  // The build's entry points, as package.json names them.
+  const pkg = require(r('package.json'));
+  const outs = [pkg.main || 'dist/index.js', (pkg.exports && pkg.exports['.'] && pkg.exports['.'].import) || 'dist/esm/index.mjs'];
+  if (!force && outs.every((f) => fs.existsSync(r(f))) && src < mtime(stamp)) return;
   const tsc = r('node_modules/typescript/bin/tsc');
   if (!fs.existsSync(tsc)) fail('typescript is not installed (node_modules/typescript); run npm install.');
   const t0 = Date.now();
   if (!run(process.execPath, [tsc, '-p', 'tsconfig.build.json'])) fail('TypeScript build failed; see the errors above.');
+  if (!fs.existsSync(r(outs[0]))) fail(`the TypeScript build did not produce ${outs[0]} (package.json "main"); check tsconfig.build.json's rootDir/outDir.`);
   if (!run(process.execPath, [r('scripts/write-esm.js')])) fail('writing dist/esm/index.mjs failed; see above.');
   // Date the stamp at the start, so sources edited during the build are rebuilt next time.
   fs.writeFileSync(stamp, '');
