@@ -11,6 +11,12 @@ if(NOT Torch_DIR AND DEFINED ENV{Torch_DIR})
   set(Torch_DIR "$ENV{Torch_DIR}")
 endif()
 
+# A Torch_DIR cached by an earlier automatic search is not the user's choice.
+if(Torch_DIR AND TN_AUTO_TORCH_DIR AND Torch_DIR STREQUAL TN_AUTO_TORCH_DIR AND NOT DEFINED ENV{Torch_DIR})
+  unset(Torch_DIR CACHE)
+  unset(Torch_DIR)
+endif()
+
 if(LIBTORCH)
   set(Torch_DIR "${LIBTORCH}/share/cmake/Torch")
   set(_tn_source "LIBTORCH=${LIBTORCH}")
@@ -37,6 +43,10 @@ endif()
 find_package(Torch QUIET)
 if(NOT Torch_FOUND)
   message(FATAL_ERROR "transformer-native: no libtorch found. Install one (Debian/Ubuntu: sudo apt-get install libtorch-dev libopenblas0-pthread) or set LIBTORCH=/path/to/libtorch.")
+endif()
+
+if(_tn_source STREQUAL "system" OR _tn_source MATCHES "^python")
+  set(TN_AUTO_TORCH_DIR "${Torch_DIR}" CACHE INTERNAL "Torch_DIR found by the automatic search")
 endif()
 
 # TORCH_CXX_FLAGS is a string ("-D_GLIBCXX_USE_CXX11_ABI=1"); keep it as a list for target_compile_options.

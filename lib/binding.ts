@@ -46,6 +46,10 @@ export interface NativeAddon {
 /** What the addon reports about the libtorch it runs on. */
 export interface NativeConfig {
   torchVersion: string;
+  /** How the build found libtorch: 'LIBTORCH=...', 'Torch_DIR=...', 'python torch (...)' or 'system'. */
+  libtorchSource?: string;
+  /** The CMake directory of the libtorch the addon was built against. */
+  libtorchDir?: string;
   cudaAvailable: boolean;
   cudaDeviceCount: number;
   builtWithCuda: boolean;
@@ -65,6 +69,7 @@ function candidates(): string[] {
   return [
     ...(env ? [env] : []),
     path.join(root, 'build', 'Release', ADDON_NAME),
+    path.join(__dirname, '..', 'build', 'Release', ADDON_NAME), // running from source (lib/, e.g. under jest)
     path.join(root, 'build', 'Debug', ADDON_NAME),
   ];
 }

@@ -273,6 +273,10 @@ class Addon : public Napi::Addon<Addon> {
     Napi::Env env = info.Env();
     Napi::Object out = Napi::Object::New(env);
     out.Set("torchVersion", Napi::String::New(env, TORCH_VERSION));
+#ifdef TN_TORCH_SOURCE
+    out.Set("libtorchSource", Napi::String::New(env, TN_TORCH_SOURCE));
+    out.Set("libtorchDir", Napi::String::New(env, TN_TORCH_DIR));
+#endif
     const bool cuda = at::detail::getCUDAHooks().hasCUDA();
     out.Set("cudaAvailable", Napi::Boolean::New(env, cuda));
     out.Set("cudaDeviceCount", Napi::Number::New(env, cuda ? at::detail::getCUDAHooks().getNumGPUs() : 0));
