@@ -65,6 +65,9 @@ struct AttentionGrads {
 
 /// Gradients from the saved forward (out, lse); recomputes the probabilities blockwise.
 /// `dropoutSeed` must be the seed the forward used (see flashAttentionForwardSeeded).
+/// dmask is d(scores) summed over the mask's broadcast dims (materialises (B, Hq, Lq, Lk)
+/// only then). With float64 inputs the float32 lse limits gradients to ~1e-7 relative;
+/// the autograd path keeps a float64 lse internally.
 AttentionGrads flashAttentionBackward(
     const at::Tensor& gradOut, const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
     const at::Tensor& out, const at::Tensor& lse, const c10::optional<at::Tensor>& mask,
