@@ -40,9 +40,9 @@ function makeFormatter(values: Cell[], floating: boolean): (v: Cell) => string {
   }
   const normalise = (v: Cell): string => {
     const s = fmt(Number(v));
-    return s === '-0.' || /^-0\.0+$/.test(s) ? s : s;
+    return Object.is(Number(v), -0) && !s.startsWith('-') ? `-${s}` : s; // Python prints -0. for negative zero
   };
-  const width = nums.reduce<number>((w, v) => Math.max(w, normalise(v).length), 0);
+  const width = nums.filter((v) => Number.isFinite(Number(v)) && Number(v) !== 0).reduce<number>((w, v) => Math.max(w, normalise(v).length), 1); // as torch's _Formatter: non-zero finite values only
   return (v) => normalise(v).padStart(width);
 }
 
@@ -67,7 +67,7 @@ function body(shape: number[], get: (i: number) => Cell, floating: boolean, inde
 
   const render = (d: number, offset: number, ind: number): string => {
     if (d === shape.length - 1) {
-      const items = shown[d].map((i) => (i < 0 ? '...' : format(get(offset + i * strides[d]))));
+      const items = shown[d].map((i) => (i < 0 ? ' ...' : format(get(offset + i * strides[d])))); // ' ...' as torch/_tensor_str.py
       const elemWidth = Math.max(...items.map((s) => s.length)) + 2;
       const perLine = Math.max(1, Math.floor((LINEWIDTH - ind) / elemWidth));
       const lines: string[] = [];

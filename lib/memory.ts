@@ -81,7 +81,7 @@ export function tidy<T>(fn: () => T): T {
   const returned = new Set<Freeable>();
   collectReturned(result, returned);
   disposeScope(scope, returned);
-  for (const t of returned) if (!t.isDisposed) track(t as Freeable & { _id: number });
+  for (const t of returned) if (!t.isDisposed && scope.lastIndexOf(t) >= 0) track(t as Freeable & { _id: number }); // only this scope's tensors move up
   return result;
 }
 
