@@ -2,6 +2,8 @@
  * Creating tensors: from JS data ({@link tensor}) and by shape (zeros, ones, full, arange,
  * random, ...). Options follow PyTorch: `{ dtype, device, requiresGrad }`.
  */
+import { types } from 'node:util';
+
 import { native } from './binding';
 import { AnyTypedArray, DType, dtypeCode, dtypeOfTypedArray, isDType, isFloating } from './dtype';
 import { checkBool, checkInt, checkNumber, checkShape, describe, typeError } from './errors';
@@ -100,7 +102,7 @@ export function tensor(data: TensorData, opts: FromDataOptions = {}): Tensor {
     srcDtype = t;
     bytes = data;
     shape ??= [(data as AnyTypedArray).length];
-  } else if (data instanceof ArrayBuffer) {
+  } else if (types.isArrayBuffer(data)) {
     srcDtype = opts.dtype ?? 'float32';
     bytes = data;
     if (shape === undefined) typeError(`${where}: shape`, 'a shape for ArrayBuffer data', undefined);
@@ -108,13 +110,14 @@ export function tensor(data: TensorData, opts: FromDataOptions = {}): Tensor {
     const nested = inferShape(data as NestedArray, where);
     const flat = flatten(data as NestedArray, nested, where);
     const allBool = flat.length > 0 && flat.every((v) => typeof v === 'boolean');
-    const allInt = flat.every((v) => typeof v === 'number' && Number.isSafeInteger(v));
+    // As torch.tensor: booleans mixed with integers give int64.
+    const allInt = flat.every((v) => typeof v === 'boolean' || (typeof v === 'number' && Number.isSafeInteger(v)));
     if (allBool) {
       srcDtype = 'bool';
       bytes = Uint8Array.from(flat, (v) => (v ? 1 : 0));
     } else if (allInt && flat.length > 0 && (opts.dtype === undefined || opts.dtype === 'int64')) {
       srcDtype = 'int64';
-      bytes = BigInt64Array.from(flat, (v) => BigInt(v as number));
+      bytes = BigInt64Array.from(flat, (v) => BigInt(Number(v)));
     } else {
       for (const v of flat) if (typeof v !== 'number' && typeof v !== 'boolean') typeError(where, 'numbers', v);
       srcDtype = 'float64';

@@ -2,6 +2,8 @@
  * Data types, named as in PyTorch. The order of {@link DTYPES} is the code the addon uses
  * (native/src/binding/args.cpp): keep them in step.
  */
+import { types } from 'node:util';
+
 export const DTYPES = ['float32', 'float64', 'float16', 'bfloat16', 'int8', 'uint8', 'int16', 'int32', 'int64', 'bool'] as const;
 
 /** A tensor element type. */
@@ -68,13 +70,14 @@ export function isFloating(dtype: DType): boolean {
 
 /** The dtype a TypedArray's elements naturally have. */
 export function dtypeOfTypedArray(a: ArrayBufferView): DType | undefined {
-  if (a instanceof Float32Array) return 'float32';
-  if (a instanceof Float64Array) return 'float64';
-  if (a instanceof Int32Array) return 'int32';
-  if (a instanceof BigInt64Array) return 'int64';
-  if (a instanceof Int16Array) return 'int16';
-  if (a instanceof Int8Array) return 'int8';
-  if (a instanceof Uint8Array || a instanceof Uint8ClampedArray) return 'uint8';
+  // util.types checks work across realms (vm contexts, jest, worker messages); instanceof does not.
+  if (types.isFloat32Array(a)) return 'float32';
+  if (types.isFloat64Array(a)) return 'float64';
+  if (types.isInt32Array(a)) return 'int32';
+  if (types.isBigInt64Array(a)) return 'int64';
+  if (types.isInt16Array(a)) return 'int16';
+  if (types.isInt8Array(a)) return 'int8';
+  if (types.isUint8Array(a) || types.isUint8ClampedArray(a)) return 'uint8';
   return undefined;
 }
 

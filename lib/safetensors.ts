@@ -7,6 +7,7 @@
  * no read or copy; loading a Buffer copies each tensor once.
  */
 import * as fs from 'node:fs';
+import { types } from 'node:util';
 
 import { native } from './binding';
 import { DType, dtypeCode, itemSize } from './dtype';
@@ -100,7 +101,7 @@ export function loadSafetensorsWithMetadata(source: string | Uint8Array): Safete
     entries.forEach((e, i) => (tensors[e.name] = Tensor._wrap(ids[i])));
     return { tensors, metadata };
   }
-  if (!(source instanceof Uint8Array)) typeError('loadSafetensors', 'a file path or a Buffer', source);
+  if (!types.isUint8Array(source)) typeError('loadSafetensors', 'a file path or a Buffer', source);
   const where = 'loadSafetensors(buffer)';
   const buf = Buffer.from(source.buffer, source.byteOffset, source.byteLength);
   const n = headerLength(buf, buf.length, where);

@@ -129,15 +129,13 @@ describe('round trip through tn.tensor(data, { dtype })', () => {
 });
 
 describe('TypedArrays and ArrayBuffers from another realm', () => {
-  // Known issue (see the report): tn.tensor recognises TypedArrays and ArrayBuffers with
-  // instanceof, so arrays made in another realm (a vm context, jest's test context, a
-  // worker's message deserialised in the main context) are refused with "expected a
-  // Float64Array ..., but got Float64Array". util.types.isFloat64Array etc. would accept them.
-  test.failing('KNOWN ISSUE: a Float64Array from a vm context is accepted', () => {
+  // Arrays made in another realm (a vm context, jest's test context, a worker's message)
+  // fail instanceof checks; tn.tensor recognises them with util.types.
+  test('a Float64Array from a vm context is accepted', () => {
     const foreign = vm.runInNewContext('new Float64Array([1, 2])') as Float64Array;
     tn.tidy(() => expect(tn.tensor(foreign).toArray()).toEqual([1, 2]));
   });
-  test.failing('KNOWN ISSUE: an ArrayBuffer from a vm context is accepted', () => {
+  test('an ArrayBuffer from a vm context is accepted', () => {
     const foreign = vm.runInNewContext('new Float32Array([1, 2]).buffer') as ArrayBuffer;
     tn.tidy(() => expect(tn.tensor(foreign, { shape: [2], dtype: 'float32' }).toArray()).toEqual([1, 2]));
   });
@@ -284,5 +282,15 @@ describe('toString() is PyTorch repr', () => {
     expect(`${t}`).toBe('tensor(1.5000)');
     t.dispose();
     expect(String(t)).toBe('tensor(<disposed>)');
+  });
+});
+
+describe('dtype inference as torch.tensor', () => {
+  test('booleans mixed with integers give int64', () => {
+    tn.tidy(() => {
+      const t = tn.tensor([true, 1, 2]);
+      expect(t.dtype).toBe('int64');
+      expect(t.toArray()).toEqual([1, 1, 2]);
+    });
   });
 });

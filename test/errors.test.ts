@@ -207,7 +207,7 @@ describe('indexing error messages', () => {
   // Known issue (see the report): after an integer index removes a dimension, the message
   // counts dimensions of the intermediate view. PyTorch: x[0, 5] → "index 5 is out of bounds
   // for dimension 1 with size 5"; here it says "dimension 0".
-  test.failing('KNOWN ISSUE: x.index(0, 5) names dimension 1, as PyTorch does', () => {
+  test('x.index(0, 5) names dimension 1, as PyTorch does', () => {
     tn.tidy(() => {
       expectThrows(() => tn.zeros([4, 5]).index(0, 5), 'RangeError', /dimension 1 with size 5/);
     });
@@ -252,5 +252,12 @@ describe('async errors', () => {
     } finally {
       tn.dispose(a);
     }
+  });
+});
+
+describe('allocation failures', () => {
+  test('a tensor larger than memory gives a RangeError saying out of memory, without C++ locations', () => {
+    const e = expectThrows(() => tn.empty([2 ** 46]), 'RangeError', /out of memory/);
+    expect(e.message).not.toMatch(/enforce fail|alloc_cpu\.cpp/);
   });
 });

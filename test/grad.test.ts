@@ -55,7 +55,7 @@ describe('embedding padding index', () => {
 
   // Known bug (see the report): torch.nn.functional.embedding normalises a negative
   // padding_idx (-1 is the last row); here -1 reaches at::embedding, where it means "none".
-  test.failing('KNOWN BUG: a negative paddingIdx counts from the end, as in PyTorch', () => {
+  test('a negative paddingIdx counts from the end, as in PyTorch', () => {
     tn.tidy(() => {
       const w = tn.ones([4, 2], { dtype: 'float64', requiresGrad: true });
       tn.nn.functional.embedding(tn.tensor([0, 3, 3, 1]), w, -1).sum().backward();

@@ -85,14 +85,14 @@ describe('scalar operands follow PyTorch type promotion', () => {
 
   // Known bug (see the report): reversed scalar ops other than add/mul/pow build the scalar
   // with full_like(int tensor, 2.5), which truncates it to 2. PyTorch gives 2.5 - [1, 2] = [1.5, 0.5].
-  test.failing('KNOWN BUG: float scalar minus int tensor, tn.sub(2.5, intTensor)', () => {
+  test('float scalar minus int tensor, tn.sub(2.5, intTensor)', () => {
     tn.tidy(() => {
       const r = tn.sub(2.5, tn.tensor([1, 2]));
       expect(r.dtype).toBe('float32');
       expect(r.toArray()).toEqual([1.5, 0.5]);
     });
   });
-  test.failing('KNOWN BUG: float scalar divided by int tensor, tn.div(2.5, intTensor)', () => {
+  test('float scalar divided by int tensor, tn.div(2.5, intTensor)', () => {
     tn.tidy(() => {
       expect(tn.div(2.5, tn.tensor([1, 2])).toArray()).toEqual([2.5, 1.25]);
     });

@@ -56,8 +56,17 @@ export const groupNorm = (input: Tensor, numGroups: number, weight?: Tensor | nu
 export const dropout = (input: Tensor, p = 0.5, training = true): Tensor =>
   callT(OP.dropout, t('dropout', input), probability('dropout: p', p), !!training);
 /** Rows of `weight` picked by int64 `indices`. */
-export const embedding = (indices: Tensor, weight: Tensor, paddingIdx?: number | null): Tensor =>
-  callT(OP.embedding, t('embedding: weight', weight), t('embedding: input', indices), paddingIdx == null ? null : checkInt('embedding: paddingIdx', paddingIdx));
+export function embedding(indices: Tensor, weight: Tensor, paddingIdx?: number | null): Tensor {
+  const w = t('embedding: weight', weight);
+  let pad: number | null = null;
+  if (paddingIdx != null) {
+    // As torch.nn.functional.embedding: a negative padding index counts from the end.
+    const rows = weight.shape[0];
+    pad = checkInt('embedding: paddingIdx', paddingIdx, -rows, rows - 1);
+    if (pad < 0) pad += rows;
+  }
+  return callT(OP.embedding, w, t('embedding: input', indices), pad);
+}
 
 /** Options of {@link crossEntropy}. */
 export interface CrossEntropyOptions {

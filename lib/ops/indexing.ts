@@ -48,7 +48,8 @@ function resolve(x: Tensor, specs: IndexSpec[]): { view: Tensor; advanced: (Tens
   if (consumed > rank) throw new RangeError(`index: too many indices for a ${rank}-D tensor: got ${consumed}`);
   const owned: Tensor[] = [];
   let view = x;
-  let dim = 0;
+  let dim = 0; // position in the current view
+  let source = 0; // position in x, for messages
   const advanced: (Tensor | null)[] = [];
   const replace = (next: Tensor): void => {
     owned.push(next);
@@ -59,6 +60,7 @@ function resolve(x: Tensor, specs: IndexSpec[]): { view: Tensor; advanced: (Tens
       const skip = rank - consumed;
       for (let i = 0; i < skip; i++) advanced.push(null);
       dim += skip;
+      source += skip;
     } else if (spec === null) {
       replace(callT(OP.unsqueeze, view.id, dim));
       advanced.push(null);
@@ -66,8 +68,9 @@ function resolve(x: Tensor, specs: IndexSpec[]): { view: Tensor; advanced: (Tens
     } else if (typeof spec === 'number') {
       if (!isInt(spec)) throw new TypeError(`index: expected integer indices, but got ${describe(spec)}`);
       const size = view.shape[dim];
-      if (spec < -size || spec >= size) throw new RangeError(`index: index ${spec} is out of bounds for dimension ${dim} with size ${size}`);
+      if (spec < -size || spec >= size) throw new RangeError(`index: index ${spec} is out of bounds for dimension ${source} with size ${size}`);
       replace(callT(OP.select, view.id, dim, spec));
+      source += 1;
     } else if (typeof spec === 'string' || isSlice(spec)) {
       const s = typeof spec === 'string' ? parseSlice(spec) : spec;
       const step = s.step ?? 1;
@@ -75,11 +78,13 @@ function resolve(x: Tensor, specs: IndexSpec[]): { view: Tensor; advanced: (Tens
       replace(callT(OP.slice, view.id, dim, s.start ?? null, s.end ?? null, step));
       advanced.push(null);
       dim += 1;
+      source += 1;
     } else if (spec instanceof Tensor) {
       advanced.push(spec);
       const n = spec.dtype === 'bool' ? spec.dim() : 1;
       for (let i = 1; i < n; i++) advanced.push(null);
       dim += n;
+      source += n;
     } else {
       throw new TypeError(`index: expected an integer, a slice, null, '...' or a Tensor, but got ${describe(spec)}`);
     }

@@ -14,6 +14,11 @@ static std::string cleanTorchMessage(const c10::Error& e) {
     if (pos != std::string::npos) msg.erase(pos);
   }
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  // "[enforce fail at alloc_cpu.cpp:75] data. DefaultCPUAllocator: ..." -> drop the location.
+  if (msg.rfind("[enforce fail at", 0) == 0) {
+    const auto end = msg.find("] ");
+    if (end != std::string::npos) msg.erase(0, end + 2);
+  }
   return msg;
 }
 
@@ -27,7 +32,10 @@ Failure describeCurrentException() {
   } catch (const c10::TypeError& e) {
     return {ErrorKind::kTypeError, cleanTorchMessage(e)};
   } catch (const c10::Error& e) {
-    return {ErrorKind::kError, cleanTorchMessage(e)};
+    std::string msg = cleanTorchMessage(e);
+    if (msg.find("can't allocate memory") != std::string::npos)
+      return {ErrorKind::kRangeError, "out of memory: " + msg};
+    return {ErrorKind::kError, msg};
   } catch (const std::bad_alloc&) {
     return {ErrorKind::kRangeError, "out of memory: the tensor is too large for this machine"};
   } catch (const std::exception& e) {

@@ -51,6 +51,7 @@
 #include <ATen/ops/full_like.h>
 
 #include <ATen/EmptyTensor.h>
+#include <ATen/ScalarOps.h>
 
 #include "binding/errors.h"
 
@@ -144,12 +145,16 @@ at::Tensor binaryOp(uint32_t code, const at::Tensor& a, const at::Tensor& b) {
 
 at::Tensor binaryScalarOp(uint32_t code, const at::Tensor& a, const at::Scalar& s, bool reversed) {
   if (reversed) {
-    // s (op) a, e.g. tn.sub(1, x): only the ops where order matters need a tensor for s.
+    // s (op) a, e.g. tn.sub(2.5, x): the number becomes a 0-D "wrapped number" tensor, as
+    // Python does, so type promotion matches PyTorch (2.5 - int tensor gives floats).
     switch (code) {
       case 0: return at::add(a, s);
       case 2: return at::mul(a, s);
-      case 4: return at::pow(s, a);
-      default: return binaryOp(code, at::full_like(a, s, a.options().requires_grad(false)), a);
+      default: {
+        at::Tensor wrapped = c10::scalar_to_tensor(s);
+        wrapped.unsafeGetTensorImpl()->set_wrapped_number(true);
+        return binaryOp(code, wrapped, a);
+      }
     }
   }
   // A float tensor and a number stay in the tensor's dtype (PyTorch's promotion rule), so
