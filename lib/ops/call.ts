@@ -3,6 +3,7 @@
  * Internal to the package.
  */
 import { native, opId } from '../binding';
+import { typeError } from '../errors';
 import { Tensor } from '../tensor';
 
 export { opId };
@@ -30,4 +31,10 @@ export async function callTAsync(op: number, ...args: unknown[]): Promise<Tensor
 /** Runs an op that returns nothing on the native worker. */
 export async function callVAsync(op: number, ...args: unknown[]): Promise<void> {
   await native.opAsync(op, ...args);
+}
+
+/** The handle of a Tensor argument, or a TypeError naming the argument. */
+export function tensorId(where: string, x: unknown): number {
+  if (!(x instanceof Tensor)) typeError(where, 'a Tensor', x);
+  return x.id;
 }

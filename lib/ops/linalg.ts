@@ -4,14 +4,10 @@
  */
 import { typeError } from '../errors';
 import { Tensor } from '../tensor';
-import { callT, callTAsync, opId } from './call';
+import { callT, callTAsync, opId, tensorId as t } from './call';
 
 const OP = { matmul: opId('matmul'), mm: opId('mm'), bmm: opId('bmm'), baddbmm: opId('baddbmm'), outer: opId('outer'), einsum: opId('einsum') };
 
-function t(where: string, x: unknown): number {
-  if (!(x instanceof Tensor)) typeError(where, 'a Tensor', x);
-  return x.id;
-}
 
 /** Matrix product with broadcasting, as torch.matmul. */
 export const matmul = (a: Tensor, b: Tensor): Tensor => callT(OP.matmul, t('matmul', a), t('matmul: other', b));

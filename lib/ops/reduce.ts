@@ -5,7 +5,7 @@
 import { DType, dtypeCode, isDType } from '../dtype';
 import { checkInt, isInt, typeError } from '../errors';
 import { Tensor } from '../tensor';
-import { callT, callTs, opId } from './call';
+import { callT, callTs, opId, tensorId as t } from './call';
 
 const OP = {
   sum: opId('sum'), mean: opId('mean'), prod: opId('prod'), max: opId('max'), min: opId('min'), amax: opId('amax'),
@@ -16,10 +16,6 @@ const OP = {
 /** One dimension or several. */
 export type Dims = number | readonly number[];
 
-function t(where: string, x: unknown): number {
-  if (!(x instanceof Tensor)) typeError(where, 'a Tensor', x);
-  return x.id;
-}
 function dims(where: string, d: Dims | undefined | null): number[] | null {
   if (d === undefined || d === null) return null;
   if (isInt(d)) return [d];

@@ -4,7 +4,7 @@
  */
 import { checkInt, checkShape, isInt, typeError } from '../errors';
 import { Tensor } from '../tensor';
-import { callT, callTs, callV, opId } from './call';
+import { callT, callTs, callV, opId, tensorId as t } from './call';
 
 const OP = {
   reshape: opId('reshape'), view: opId('view'), transpose: opId('transpose'), permute: opId('permute'),
@@ -17,10 +17,6 @@ const OP = {
   sort: opId('sort'), topk: opId('topk'),
 };
 
-function t(where: string, x: unknown): number {
-  if (!(x instanceof Tensor)) typeError(where, 'a Tensor', x);
-  return x.id;
-}
 function ints(where: string, v: unknown): number[] {
   if (!Array.isArray(v) || !v.every(isInt)) typeError(where, 'an array of integers', v);
   return v as number[];

@@ -67,21 +67,24 @@ c10::optional<at::Tensor> Args::optTensor(size_t i) const {
   return tensor(i);
 }
 
+// Element k of the array at argument i: a live tensor (or nullptr for null when allowed).
+const at::Tensor* Args::element(const Napi::Array& a, uint32_t k, size_t i, bool allowNull) const {
+  const Napi::Value e = a.Get(k);
+  if (allowNull && (e.IsNull() || e.IsUndefined())) return nullptr;
+  at::Tensor* t = e.IsNumber() ? table_.find(e.As<Napi::Number>().DoubleValue()) : nullptr;
+  if (t == nullptr)
+    throw ArgError(ErrorKind::kTypeError, std::string(op_) + ": element " + std::to_string(k) + " of argument " +
+                                              std::to_string(i) + (allowNull ? " is not a live Tensor or null" : " is not a live Tensor"));
+  return t;
+}
+
 std::vector<at::Tensor> Args::tensors(size_t i) const {
   const Napi::Value v = raw(i);
   if (!v.IsArray()) fail(i, "an array of Tensors");
   const Napi::Array a = v.As<Napi::Array>();
   std::vector<at::Tensor> out;
   out.reserve(a.Length());
-  for (uint32_t k = 0; k < a.Length(); ++k) {
-    const Napi::Value e = a.Get(k);
-    at::Tensor* t = e.IsNumber() ? table_.find(e.As<Napi::Number>().DoubleValue()) : nullptr;
-    if (t == nullptr)
-      throw ArgError(ErrorKind::kTypeError, std::string(op_) + ": element " + std::to_string(k) +
-                                                " of argument " + std::to_string(i) +
-                                                " is not a live Tensor");
-    out.push_back(*t);
-  }
+  for (uint32_t k = 0; k < a.Length(); ++k) out.push_back(*element(a, k, i, false));
   return out;
 }
 
@@ -92,17 +95,8 @@ c10::List<c10::optional<at::Tensor>> Args::optTensors(size_t i) const {
   c10::List<c10::optional<at::Tensor>> out;
   out.reserve(a.Length());
   for (uint32_t k = 0; k < a.Length(); ++k) {
-    const Napi::Value e = a.Get(k);
-    if (e.IsNull() || e.IsUndefined()) {
-      out.push_back(c10::nullopt);
-      continue;
-    }
-    at::Tensor* t = e.IsNumber() ? table_.find(e.As<Napi::Number>().DoubleValue()) : nullptr;
-    if (t == nullptr)
-      throw ArgError(ErrorKind::kTypeError, std::string(op_) + ": element " + std::to_string(k) +
-                                                " of argument " + std::to_string(i) +
-                                                " is not a live Tensor or null");
-    out.push_back(*t);
+    const at::Tensor* t = element(a, k, i, true);
+    out.push_back(t ? c10::optional<at::Tensor>(*t) : c10::nullopt);
   }
   return out;
 }

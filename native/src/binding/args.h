@@ -58,6 +58,8 @@ class Args {
   size_t first_;
   TensorTable& table_;
   const char* op_;
+
+  const at::Tensor* element(const Napi::Array& a, uint32_t k, size_t i, bool allowNull) const;
 };
 
 }  // namespace tn
