@@ -283,3 +283,15 @@ describe('threads', () => {
     expect(c.numThreads).toBe(tn.getNumThreads());
   });
 });
+
+describe('libtorch warnings', () => {
+  test('become one process warning of type TorchWarning per distinct message, not glog text on stderr', () => {
+    // A child process: the warning is emitted once per environment, so this test needs a fresh one.
+    const script = `const tn = require(${JSON.stringify(require('node:path').resolve(__dirname, '..', 'dist', 'lib', 'index.js'))});
+      const x = tn.ones([2], { requiresGrad: true }); const y = x.mul(2); y.grad; y.grad; y.grad;`;
+    const r = require('node:child_process').spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stderr.match(/TorchWarning: The \.grad attribute of a Tensor that is not a leaf Tensor/g)).toHaveLength(1);
+    expect(r.stderr).not.toMatch(/InitGoogleLogging|TensorBody\.h/);
+  });
+});

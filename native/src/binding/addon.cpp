@@ -47,6 +47,7 @@ class Addon : public Napi::Addon<Addon> {
  public:
   Addon(Napi::Env env, Napi::Object exports) : worker_(table_) {
     installQuietBacktraces();
+    installWarningHandler();
     DefineAddon(exports, {
         InstanceMethod("op", &Addon::Op),
         InstanceMethod("opAsync", &Addon::OpAsync),
@@ -92,8 +93,14 @@ class Addon : public Napi::Addon<Addon> {
 
   Napi::Value tensorResult(Napi::Env env, at::Tensor t) {
     const double id = table_.insert(std::move(t));
-    reportMemory(env);
+    afterOp(env);
     return Napi::Number::New(env, id);
+  }
+
+  // Book-keeping after every op: memory pressure for V8, and libtorch's warnings.
+  void afterOp(Napi::Env env) {
+    reportMemory(env);
+    if (hasWarnings()) emitWarnings(env, takeWarnings(), warned_);
   }
 
   const at::Tensor& tensorArg(const Napi::CallbackInfo& info, size_t i, const char* op) {
@@ -113,7 +120,7 @@ class Addon : public Napi::Addon<Addon> {
       Args args(info, 1, table_, def.name);
       Value result = def.fn(args)();
       Napi::Value out = toJs(info.Env(), table_, std::move(result));
-      reportMemory(info.Env());
+      afterOp(info.Env());
       return out;
     });
   }
@@ -358,6 +365,7 @@ class Addon : public Napi::Addon<Addon> {
   Worker worker_;
   OpenBlas blas_;
   std::vector<std::unique_ptr<c10::InferenceMode>> inference_;
+  std::unordered_set<std::string> warned_;
   int64_t reported_ = 0;
 };
 

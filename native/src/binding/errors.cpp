@@ -2,6 +2,7 @@
 
 #include <c10/util/Exception.h>
 #include <c10/util/Logging.h>
+#include <torch/csrc/api/include/torch/version.h>
 
 namespace tn {
 
@@ -53,6 +54,41 @@ Napi::Error toJsError(Napi::Env env, const Failure& failure) {
       return Napi::RangeError::New(env, failure.message);
     default:
       return Napi::Error::New(env, failure.message);
+  }
+}
+
+namespace {
+thread_local std::vector<std::string> queuedWarnings;
+
+class QueueingWarningHandler : public c10::WarningHandler {
+ public:
+#if TORCH_VERSION_MAJOR >= 2
+  void process(const c10::Warning& warning) override { queuedWarnings.push_back(warning.msg()); }
+#else
+  void process(const c10::SourceLocation&, const std::string& msg, const bool) override {
+    queuedWarnings.push_back(msg);
+  }
+#endif
+};
+QueueingWarningHandler warningHandler;  // stateless: the queue is per thread
+}  // namespace
+
+void installWarningHandler() { c10::Warning::set_warning_handler(&warningHandler); }
+
+bool hasWarnings() { return !queuedWarnings.empty(); }
+
+std::vector<std::string> takeWarnings() {
+  std::vector<std::string> out;
+  out.swap(queuedWarnings);
+  return out;
+}
+
+void emitWarnings(Napi::Env env, const std::vector<std::string>& warnings, std::unordered_set<std::string>& seen) {
+  Napi::Object process = env.Global().Get("process").As<Napi::Object>();
+  Napi::Function emit = process.Get("emitWarning").As<Napi::Function>();
+  for (const std::string& w : warnings) {
+    if (!seen.insert(w).second) continue;
+    emit.Call(process, {Napi::String::New(env, w), Napi::String::New(env, "TorchWarning")});
   }
 }
 

@@ -7,6 +7,8 @@
 #include <exception>
 #include <stdexcept>
 #include <string>
+#include <unordered_set>
+#include <vector>
 
 namespace tn {
 
@@ -37,6 +39,17 @@ Napi::Error toJsError(Napi::Env env, const Failure& failure);
 /// Stops libtorch from capturing a C++ backtrace for every c10::Error: capturing it costs
 /// ~13 ms a throw on this machine, and the backtrace is never shown to users anyway.
 void installQuietBacktraces();
+
+/// Routes libtorch warnings (TORCH_WARN) on the calling thread into a queue instead of
+/// glog's stderr banner; call once per thread that runs ops.
+void installWarningHandler();
+/// True when warnings are queued on this thread (cheap: checked after every op).
+bool hasWarnings();
+/// Takes this thread's queued warnings.
+std::vector<std::string> takeWarnings();
+/// Emits warnings as `process.emitWarning(msg, 'TorchWarning')`, each distinct message once
+/// per environment (as Python shows a UserWarning once per place).
+void emitWarnings(Napi::Env env, const std::vector<std::string>& warnings, std::unordered_set<std::string>& seen);
 
 /// Runs `body`, turning any C++ exception into a thrown JS error.
 template <typename F>

@@ -15,6 +15,7 @@ struct Worker::Task {
   bool inferenceMode;
   int numThreads;
   Value result;
+  std::vector<std::string> warnings;
   bool failed = false;
   Failure failure;
 };
@@ -44,6 +45,7 @@ Napi::Promise Worker::submit(Napi::Env env, Job job) {
 
 void Worker::loop() {
   int threads = -1;
+  installWarningHandler();
   for (;;) {
     Task* task;
     {
@@ -66,6 +68,7 @@ void Worker::loop() {
       task->failure = describeCurrentException();
     }
     task->job = nullptr;  // drop captured tensors on this thread, now
+    task->warnings = takeWarnings();
     if (channel_.BlockingCall(task) != napi_ok) delete task;
   }
 }
@@ -74,6 +77,7 @@ void Worker::settle(Napi::Env env, Napi::Function, Worker* self, Task* task) {
   if (env != nullptr) {
     if (--self->pending_ == 0) self->channel_.Unref(env);
     Napi::HandleScope scope(env);
+    if (!task->warnings.empty()) emitWarnings(env, task->warnings, self->warned_);
     if (task->failed) {
       task->deferred.Reject(toJsError(env, task->failure).Value());
     } else {

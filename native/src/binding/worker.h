@@ -46,6 +46,7 @@ class Worker {
   bool started_ = false;
   Channel channel_;
   size_t pending_ = 0;
+  std::unordered_set<std::string> warned_;
 };
 
 }  // namespace tn
