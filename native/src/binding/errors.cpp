@@ -73,7 +73,13 @@ class QueueingWarningHandler : public c10::WarningHandler {
 QueueingWarningHandler warningHandler;  // stateless: the queue is per thread
 }  // namespace
 
-void installWarningHandler() { c10::Warning::set_warning_handler(&warningHandler); }
+void installWarningHandler() {
+#if TORCH_VERSION_MAJOR >= 2
+  c10::WarningUtils::set_warning_handler(&warningHandler);
+#else
+  c10::Warning::set_warning_handler(&warningHandler);
+#endif
+}
 
 bool hasWarnings() { return !queuedWarnings.empty(); }
 
