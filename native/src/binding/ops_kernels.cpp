@@ -51,11 +51,18 @@ TN_OP(attentionReference) {
                          c.returnLse));
 }
 
+// Same arguments (dropoutP and returnLse are ignored): the pre-dropout probabilities.
+TN_OP(attentionWeights) {
+  const AttentionCall c = decodeAttention(A);
+  TN_RUN(attention::attentionWeights(c.q, c.k, c.v, c.mask, c.lengths, c.slopes, c.o));
+}
+
 }  // namespace
 
 void registerKernelOps(std::vector<OpDef>& ops) {
   TN_REG(ops, scaledDotProductAttention);
   TN_REG(ops, attentionReference);
+  TN_REG(ops, attentionWeights);
 }
 
 }  // namespace tn

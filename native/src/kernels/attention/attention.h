@@ -107,6 +107,14 @@ at::Tensor attentionReference(
     const c10::optional<at::Tensor>& keyPaddingLengths, const c10::optional<at::Tensor>& alibiSlopes,
     const AttentionOptions& options);
 
+/// The attention probabilities softmax(s) (B, Hq, Lq, Lk) before dropout, of q's dtype, from
+/// the reference path (autograd through ATen; materialises Lq x Lk): what needWeights
+/// returns. Rows with no visible key are 0. Ignores dropoutP; v is only shape-checked.
+at::Tensor attentionWeights(
+    const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const c10::optional<at::Tensor>& mask,
+    const c10::optional<at::Tensor>& keyPaddingLengths, const c10::optional<at::Tensor>& alibiSlopes,
+    const AttentionOptions& options);
+
 /// Dropout keep decision shared by the kernel and the reference: a hash of
 /// (seed, b, h, i, j) compared against p. Keep-mask of shape (B, H, Lq, Lk) (reference only).
 at::Tensor dropoutKeepMask(uint64_t seed, int64_t B, int64_t H, int64_t Lq, int64_t Lk, double p);

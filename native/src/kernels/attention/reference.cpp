@@ -1,6 +1,7 @@
 // The naive math attention: matmul, scores modifications, softmax, matmul, all with ATen
 // ops (autograd flows through them). The reference for tests and the fallback for devices
-// and dtypes the fused kernel does not take. Materialises (B, Hq, Lq, Lk).
+// and dtypes the fused kernel does not take, and the source of the attention weights
+// (attentionWeights, behind needWeights). Materialises (B, Hq, Lq, Lk).
 //
 //   s = scale q k^T; s = softcap tanh(s / softcap); s += alibi + mask; s = -inf where hidden
 //   p = softmax(s) (rows with no visible key: 0); p *= keep / (1 - dropoutP); out = p v
@@ -30,26 +31,21 @@ at::Tensor dropoutKeepMask(uint64_t seed, int64_t B, int64_t H, int64_t Lq, int6
   return keep;
 }
 
-std::tuple<at::Tensor, at::Tensor> attentionReferenceWithLse(
-    const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const c10::optional<at::Tensor>& mask,
-    const c10::optional<at::Tensor>& keyPaddingLengths, const c10::optional<at::Tensor>& alibiSlopes,
-    const AttentionOptions& options) {
-  const detail::CheckedInputs c = detail::checkInputs(q, k, v, mask, keyPaddingLengths, alibiSlopes, options);
+namespace {
+
+// p = softmax(s) before dropout, in the compute dtype `ct`, and lse (float32), for checked
+// inputs: the one place the reference builds the scores, used by attentionReferenceWithLse
+// and attentionWeights. Rows with no visible key get p = 0 and lse = -inf.
+std::tuple<at::Tensor, at::Tensor> referenceProbabilities(const at::Tensor& q, const at::Tensor& k,
+                                                          const detail::CheckedInputs& c, at::ScalarType ct) {
   const AttentionParams& p = c.params;
-  const uint64_t seed = p.dropoutP > 0 ? detail::drawDropoutSeed() : 0;
-  const at::ScalarType t = q.scalar_type();
-  const bool low = t == at::kHalf || t == at::kBFloat16;
-  const at::ScalarType ct = low ? at::kFloat : t;
-  at::Tensor qc = q.to(ct), kc = k.to(ct), vc = v.to(ct);
-  if (c.Hq != c.Hkv) {
-    kc = kc.repeat_interleave(c.Hq / c.Hkv, 1);
-    vc = vc.repeat_interleave(c.Hq / c.Hkv, 1);
-  }
   const double ninf = -std::numeric_limits<double>::infinity();
-  if (c.Lk == 0) {  // no key at all: zeros (still connected to v for autograd), lse = -inf
-    at::Tensor out = at::matmul(at::zeros({c.B, c.Hq, c.Lq, 0}, vc.options()), vc);
-    return {out.to(t), at::full({c.B, c.Hq, c.Lq}, ninf, q.options().dtype(at::kFloat))};
+  if (c.Lk == 0) {  // no key at all
+    return {at::zeros({c.B, c.Hq, c.Lq, 0}, q.options().dtype(ct)),
+            at::full({c.B, c.Hq, c.Lq}, ninf, q.options().dtype(at::kFloat))};
   }
+  at::Tensor qc = q.to(ct), kc = k.to(ct);
+  if (c.Hq != c.Hkv) kc = kc.repeat_interleave(c.Hq / c.Hkv, 1);
   const auto longOpts = at::TensorOptions().dtype(at::kLong).device(q.device());
   // s <- scale q k^T, softcap
   at::Tensor s = at::matmul(qc, kc.transpose(-2, -1)).mul(p.scale);
@@ -85,12 +81,43 @@ std::tuple<at::Tensor, at::Tensor> attentionReferenceWithLse(
   at::Tensor l = e.sum({-1}, true);
   at::Tensor prob = e.div(l.masked_fill(l.eq(0), 1));
   at::Tensor lse = m.add(l.detach().log()).squeeze(-1).to(at::kFloat);
-  if (p.dropoutP > 0) {
+  return {prob, lse};
+}
+
+at::ScalarType referenceComputeType(at::ScalarType t) {
+  return t == at::kHalf || t == at::kBFloat16 ? at::kFloat : t;
+}
+
+}  // namespace
+
+std::tuple<at::Tensor, at::Tensor> attentionReferenceWithLse(
+    const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const c10::optional<at::Tensor>& mask,
+    const c10::optional<at::Tensor>& keyPaddingLengths, const c10::optional<at::Tensor>& alibiSlopes,
+    const AttentionOptions& options) {
+  const detail::CheckedInputs c = detail::checkInputs(q, k, v, mask, keyPaddingLengths, alibiSlopes, options);
+  const AttentionParams& p = c.params;
+  const uint64_t seed = p.dropoutP > 0 ? detail::drawDropoutSeed() : 0;
+  const at::ScalarType t = q.scalar_type();
+  const at::ScalarType ct = referenceComputeType(t);
+  at::Tensor prob, lse;
+  std::tie(prob, lse) = referenceProbabilities(q, k, c, ct);
+  at::Tensor vc = v.to(ct);
+  if (c.Hq != c.Hkv) vc = vc.repeat_interleave(c.Hq / c.Hkv, 1);
+  if (p.dropoutP > 0 && c.Lk > 0) {
     at::Tensor keep = dropoutKeepMask(seed, c.B, c.Hq, c.Lq, c.Lk, p.dropoutP).to(q.device());
     prob = prob.mul(keep.to(ct)).mul(1.0 / (1.0 - p.dropoutP));
   }
+  // out <- p v (with Lk = 0: zeros, still connected to v for autograd)
   at::Tensor out = at::matmul(prob, vc);
   return {out.to(t), lse};
+}
+
+at::Tensor attentionWeights(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
+                            const c10::optional<at::Tensor>& mask, const c10::optional<at::Tensor>& keyPaddingLengths,
+                            const c10::optional<at::Tensor>& alibiSlopes, const AttentionOptions& options) {
+  const detail::CheckedInputs c = detail::checkInputs(q, k, v, mask, keyPaddingLengths, alibiSlopes, options);
+  const at::ScalarType t = q.scalar_type();
+  return std::get<0>(referenceProbabilities(q, k, c, referenceComputeType(t))).to(t);
 }
 
 at::Tensor attentionReference(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
