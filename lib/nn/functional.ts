@@ -144,3 +144,5 @@ export const softplus = (input: Tensor, beta = 1, threshold = 20): Tensor => cal
 /** Clamps to [minVal, maxVal]. */
 export const hardtanh = (input: Tensor, minVal = -1, maxVal = 1): Tensor => callT(OP.hardtanh, t('hardtanh', input), checkNumber('hardtanh: minVal', minVal), checkNumber('hardtanh: maxVal', maxVal));
 export { relu, sigmoid, silu, tanh } from '../ops/elementwise';
+export { scaledDotProductAttention, scaledDotProductAttentionAsync } from './attention';
+export type { ScaledDotProductAttentionOptions, AttentionOutput } from './attention';
