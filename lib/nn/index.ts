@@ -1,2 +1,6 @@
 /** tn.nn: layers and their stateless forms (`tn.nn.functional`). */
 export * as functional from './functional';
+export { Module } from './module';
+export type { LoadStateDictResult, StateDictOptions } from './module';
+export { Linear } from './linear';
+export type { LinearOptions } from './linear';
