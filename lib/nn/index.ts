@@ -4,3 +4,5 @@ export { Module } from './module';
 export type { LoadStateDictResult, StateDictOptions } from './module';
 export { Linear } from './linear';
 export type { LinearOptions } from './linear';
+export { MultiheadAttention } from './multihead_attention';
+export type { MultiheadAttentionOptions, MultiheadAttentionForwardOptions, MultiheadAttentionOutput } from './multihead_attention';
