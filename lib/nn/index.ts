@@ -6,3 +6,5 @@ export { Linear } from './linear';
 export type { LinearOptions } from './linear';
 export { MultiheadAttention } from './multihead_attention';
 export type { MultiheadAttentionOptions, MultiheadAttentionForwardOptions, MultiheadAttentionOutput } from './multihead_attention';
+export { KVCache } from './kv_cache';
+export type { KVCacheOptions } from './kv_cache';
