@@ -78,6 +78,10 @@ function load(): NativeAddon {
   // Spinning OpenMP workers collapse on small shared VMs; libgomp reads this when it loads,
   // which happens inside the require below.
   process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+  // OpenBLAS's workers busy-wait ~0.1 s after each call (THREAD_TIMEOUT 28, i.e. 2^28
+  // cycles) and take the second core from libtorch's OpenMP threads on small machines;
+  // 2^4 cycles makes them sleep at once, with no loss of sgemm speed measured here.
+  process.env.OPENBLAS_THREAD_TIMEOUT ??= '4';
   const reasons: string[] = [];
   for (const file of candidates()) {
     if (!fs.existsSync(file)) continue;
