@@ -5,7 +5,7 @@
  */
 import { native } from './binding';
 import { typeError } from './errors';
-import { callTs, opId } from './ops/call';
+import { opId } from './ops/call';
 import { Tensor } from './tensor';
 
 function scoped<T>(where: string, fn: () => T, enter: () => void, exit: () => void): T {

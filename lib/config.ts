@@ -13,7 +13,7 @@ import { checkInt } from './errors';
 
 /** What {@link config} reports. */
 export interface Config extends NativeConfig {
-  /** The addon file in use. */
+  /** OMP_WAIT_POLICY in effect (set to PASSIVE at load unless you set it). */
   ompWaitPolicy: string | undefined;
 }
 

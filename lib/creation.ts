@@ -54,7 +54,7 @@ export function checkDevice(where: string, device: unknown): string {
   return device;
 }
 
-function inferShape(data: NestedArray, where: string): number[] {
+function inferShape(data: NestedArray): number[] {
   const shape: number[] = [];
   let level: NestedArray = data;
   while (Array.isArray(level)) {
@@ -107,7 +107,7 @@ export function tensor(data: TensorData, opts: FromDataOptions = {}): Tensor {
     bytes = data;
     if (shape === undefined) typeError(`${where}: shape`, 'a shape for ArrayBuffer data', undefined);
   } else if (typeof data === 'number' || typeof data === 'boolean' || Array.isArray(data)) {
-    const nested = inferShape(data as NestedArray, where);
+    const nested = inferShape(data as NestedArray);
     const flat = flatten(data as NestedArray, nested, where);
     const allBool = flat.length > 0 && flat.every((v) => typeof v === 'boolean');
     // As torch.tensor: booleans mixed with integers give int64.
