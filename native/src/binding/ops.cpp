@@ -11,6 +11,7 @@ const std::vector<OpDef>& opTable() {
     registerNnOps(ops);
     registerAutogradOps(ops);
     registerKernelOps(ops);
+    registerSwinOps(ops);
     return ops;
   }();
   return table;

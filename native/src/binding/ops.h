@@ -40,6 +40,7 @@ void registerMathOps(std::vector<OpDef>& ops);
 void registerNnOps(std::vector<OpDef>& ops);
 void registerAutogradOps(std::vector<OpDef>& ops);
 void registerKernelOps(std::vector<OpDef>& ops);
+void registerSwinOps(std::vector<OpDef>& ops);
 
 }  // namespace tn
 
