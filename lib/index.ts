@@ -29,3 +29,4 @@ export type { SafetensorsContents } from './safetensors';
 export { config, setNumThreads, getNumThreads, cuda } from './config';
 export type { Config } from './config';
 export * as nn from './nn';
+export * as swin from './swin';

@@ -1,0 +1,14 @@
+/** tn.swin: the window ops of Swin Transformer (partition, shift, mask, relative position bias, window attention). */
+export {
+  windowPartition,
+  windowReverse,
+  rollAndWindowPartition,
+  windowMergeAndRoll,
+  shiftedWindowMask,
+  relativePositionIndex,
+  padToWindow,
+  stageWindow,
+} from './window';
+export type { ShiftedWindowMaskOptions, PaddedToWindow, StageWindow } from './window';
+export { windowAttention } from './window_attention';
+export type { WindowAttentionOptions } from './window_attention';
