@@ -1,0 +1,238 @@
+/**
+ * nn layers against torch.nn (test/reference/make_nn_fixtures.py): each case loads a torch
+ * state dict (float64, randomised parameters) into the TypeScript module, and compares the
+ * state-dict keys, the output, and the gradients of the inputs and of every parameter.
+ * Then initialisation, training/eval behaviour and errors.
+ */
+import * as tn from '../lib';
+import type { Tensor } from '../lib';
+import { expectClose, expectThrows, fixturePath, flat } from './helpers';
+
+const nn = tn.nn;
+
+interface LayerCase {
+  name: string;
+  layer: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  options: Record<string, any>;
+}
+
+/** A net with a ModuleList, as ListNet in the fixture script. */
+class ListNet extends nn.Module {
+  declare layers: tn.nn.ModuleList<tn.nn.Linear>;
+  constructor() {
+    super();
+    this.registerModule('layers', new nn.ModuleList([new nn.Linear(4, 5, { dtype: 'float64' }), new nn.Linear(5, 3, { dtype: 'float64' })]));
+  }
+  forward(x: Tensor): Tensor {
+    return tn.tidy(() => {
+      this.layers.at(0);
+      let i = 0;
+      for (const l of this.layers) {
+        x = l.forward(x);
+        if (++i < this.layers.length) x = x.tanh();
+      }
+      return x;
+    });
+  }
+}
+
+/** The TypeScript module for a fixture case (torch's arguments in camelCase). */
+function build(c: LayerCase, sd: Record<string, Tensor>): tn.nn.Module {
+  const o = c.options;
+  const f64 = { dtype: 'float64' as const };
+  switch (c.layer) {
+    case 'LayerNorm':
+      return new nn.LayerNorm(o.normalized_shape, { eps: o.eps, elementwiseAffine: o.elementwise_affine, ...f64 });
+    case 'RMSNorm':
+      return new nn.RMSNorm(o.normalized_shape, { eps: o.eps, ...f64 });
+    case 'Embedding':
+      return new nn.Embedding(o.num_embeddings, o.embedding_dim, { paddingIdx: o.padding_idx, ...f64 });
+    case 'GELU':
+      return new nn.GELU({ approximate: o.approximate });
+    case 'SiLU':
+      return new nn.SiLU();
+    case 'ReLU':
+      return new nn.ReLU();
+    case 'Dropout':
+      return new nn.Dropout({ p: o.p }).eval();
+    case 'Sequential':
+      return new nn.Sequential(new nn.Linear(4, 8, f64), new nn.GELU(), new nn.LayerNorm([8], f64), new nn.Linear(8, 3, { bias: false, ...f64 }));
+    case 'ModuleList':
+      return new ListNet();
+    case 'Conv2d':
+      return new nn.Conv2d(o.in_channels, o.out_channels, o.kernel_size, {
+        stride: o.stride, padding: o.padding, dilation: o.dilation, groups: o.groups, bias: o.bias, ...f64,
+      });
+    case 'CrossEntropyLoss':
+      return new nn.CrossEntropyLoss({
+        ignoreIndex: o.ignore_index, labelSmoothing: o.label_smoothing, reduction: o.reduction, weight: o.weight ? tn.zerosLike(sd.weight) : undefined,
+      });
+    case 'MSELoss':
+      return new nn.MSELoss({ reduction: o.reduction });
+    default:
+      throw new Error(`no TypeScript module for ${c.layer}`);
+  }
+}
+
+describe('nn layers against torch.nn', () => {
+  const { tensors: F, metadata } = tn.loadSafetensorsWithMetadata(fixturePath('nn_layers'));
+  const cases: LayerCase[] = JSON.parse(metadata!.cases);
+
+  test.each(cases.map((c) => [c.name, c] as const))('%s: state-dict keys, output, input and parameter gradients', (_n, c) => {
+    tn.tidy(() => {
+      const pick = (kind: string): Record<string, Tensor> => {
+        const out: Record<string, Tensor> = {};
+        const p = `${c.name}.${kind}.`;
+        for (const [k, t] of Object.entries(F)) if (k.startsWith(p)) out[k.slice(p.length)] = t;
+        return out;
+      };
+      const sd = pick('sd');
+      const m = build(c, sd);
+      try {
+        expect(Object.keys(tn.tidy(() => m.stateDict()))).toEqual(Object.keys(sd));
+        m.loadStateDict(sd);
+        const inputs = pick('in');
+        const leaves = Object.fromEntries(
+          Object.entries(inputs).map(([k, t]) => [k, t.dtype === 'float64' && `${c.name}.grad.${k}` in F ? t.clone().requiresGrad_(true) : t]),
+        );
+        const out: Tensor = m.forward(...Object.values(leaves));
+        expectClose(out, F[`${c.name}.out`], 1e-12, 1e-10, { what: 'output' });
+        out.mul(F[`${c.name}.gout`]).sum().backward();
+        for (const [k, t] of Object.entries(pick('grad'))) expectClose(leaves[k].grad!, t, 1e-12, 1e-10, { what: `grad of ${k}` });
+        const params = Object.fromEntries(m.namedParameters());
+        const pgrads = pick('pgrad');
+        expect(Object.keys(params).sort()).toEqual(Object.keys(pgrads).sort());
+        for (const [k, t] of Object.entries(pgrads)) expectClose(params[k].grad!, t, 1e-12, 1e-10, { what: `grad of parameter ${k}` });
+      } finally {
+        m.dispose();
+      }
+    });
+  });
+});
+
+describe('initialisation and behaviour', () => {
+  test('LayerNorm and RMSNorm: ones/zeros, no affine, defaults', () => {
+    tn.tidy(() => {
+      const ln = new nn.LayerNorm(8);
+      expect(Object.keys(ln.stateDict({ keepVars: true }))).toEqual(['weight', 'bias']);
+      expect(flat(ln.weight!).every((v) => v === 1)).toBe(true);
+      expect(flat(ln.bias!).every((v) => v === 0)).toBe(true);
+      expect(ln.toString()).toBe('LayerNorm((8,), eps=0.00001, elementwise_affine=true)');
+      const y = ln.forward(tn.randn([4, 8]).mul(3).add(2));
+      expectClose(y.mean(-1), tn.zeros([4]), 1e-6, 0);
+      const nb = new nn.LayerNorm([8], { bias: false });
+      expect(Object.keys(nb.stateDict({ keepVars: true }))).toEqual(['weight']);
+      const rms = new nn.RMSNorm([8]);
+      expect(Object.keys(rms.stateDict({ keepVars: true }))).toEqual(['weight']);
+      const x = tn.randn([3, 8]);
+      const r = rms.forward(x);
+      expectClose(r.pow(2).mean(-1), tn.ones([3]), 1e-5, 1e-5);
+      expect(Object.keys(new nn.RMSNorm(8, { elementwiseAffine: false }).stateDict())).toEqual([]);
+      expectThrows(() => rms.forward(tn.randn([3, 7])), 'RangeError', /RMSNorm.forward: expected an input of shape \(\*, 8\), but got \(3, 7\)/);
+      expectThrows(() => new nn.LayerNorm([]), 'TypeError', /LayerNorm: normalizedShape: expected a positive integer/);
+      ln.dispose();
+      nb.dispose();
+      rms.dispose();
+    });
+  });
+
+  test('Embedding: N(0, 1), padding row zero and without gradient, negative paddingIdx', () => {
+    tn.tidy(() => {
+      const e = new nn.Embedding(50, 16, { paddingIdx: -1 });
+      expect(e.paddingIdx).toBe(49);
+      expect(flat(e.weight.select(0, 49)).every((v) => v === 0)).toBe(true);
+      const s = e.weight.std().item() as number;
+      expect(s).toBeGreaterThan(0.8);
+      expect(s).toBeLessThan(1.2);
+      const idx = tn.tensor([[49, 3, 49], [1, 49, 3]], { dtype: 'int64' });
+      const y = e.forward(idx);
+      expect(y.shape).toEqual([2, 3, 16]);
+      y.sum().backward();
+      const g = e.weight.grad!;
+      expect(flat(g.select(0, 49)).every((v) => v === 0)).toBe(true);
+      expect(flat(g.select(0, 3)).every((v) => v === 2)).toBe(true);
+      expect(e.toString()).toBe('Embedding(50, 16, padding_idx=49)');
+      expectThrows(() => new nn.Embedding(5, 2, { paddingIdx: 5 }), 'RangeError', /Embedding: paddingIdx: expected an integer in \[-5, 4\]/);
+      e.dispose();
+    });
+  });
+
+  test('Dropout: scaled in training, identity in eval, p checked', () => {
+    tn.tidy(() => {
+      tn.manualSeed(1);
+      const d = new nn.Dropout({ p: 0.25 });
+      const x = tn.ones([10000]);
+      const y = flat(d.forward(x));
+      const zeros = y.filter((v) => v === 0).length;
+      expect(zeros).toBeGreaterThan(2200);
+      expect(zeros).toBeLessThan(2800);
+      expect(y.every((v) => v === 0 || Math.abs(v - 4 / 3) < 1e-6)).toBe(true);
+      d.eval();
+      expect(flat(d.forward(x)).every((v) => v === 1)).toBe(true);
+      expect(new nn.Dropout(0.1).p).toBe(0.1);
+      expect(new nn.Dropout().p).toBe(0.5);
+      expectThrows(() => new nn.Dropout({ p: 1.5 }), 'RangeError', /Dropout: p: expected a probability in \[0, 1\], but got 1.5/);
+      expectThrows(() => new nn.GELU({ approximate: 'fast' as never }), 'TypeError', /GELU: approximate: expected 'none' or 'tanh'/);
+    });
+  });
+
+  test('Sequential and ModuleList: keys, indexing, iteration, printing', () => {
+    tn.tidy(() => {
+      const s = new nn.Sequential(new nn.Linear(4, 8), new nn.ReLU(), new nn.Linear(8, 2));
+      expect(Object.keys(s.stateDict({ keepVars: true }))).toEqual(['0.weight', '0.bias', '2.weight', '2.bias']);
+      expect(s.length).toBe(3);
+      expect(s.at(-1)).toBeInstanceOf(nn.Linear);
+      expect([...s].length).toBe(3);
+      s.append(new nn.SiLU());
+      expect(s.length).toBe(4);
+      expect(s.forward(tn.randn([5, 4])).shape).toEqual([5, 2]);
+      expect(s.toString()).toBe(
+        'Sequential(\n  (0): Linear(in_features=4, out_features=8, bias=true)\n  (1): ReLU()\n  (2): Linear(in_features=8, out_features=2, bias=true)\n  (3): SiLU()\n)',
+      );
+      const l = new nn.ModuleList([new nn.Linear(2, 2)]);
+      l.append(new nn.Linear(2, 3)).extend([new nn.Linear(3, 1)]);
+      expect(l.length).toBe(3);
+      expect(Object.keys(l.stateDict({ keepVars: true }))).toEqual(['0.weight', '0.bias', '1.weight', '1.bias', '2.weight', '2.bias']);
+      expect(l.at(1).outFeatures).toBe(3);
+      expectThrows(() => l.at(3), 'RangeError', /ModuleList.at: index 3 is out of range for 3 modules/);
+      expectThrows(() => l.forward(), 'Error', /ModuleList has no forward/);
+      expectThrows(() => new nn.Sequential({} as never), 'TypeError', /Sequential: module 0: expected a Module/);
+      s.dispose();
+      l.dispose();
+    });
+  });
+
+  test('Conv2d: PyTorch initialisation bounds, shapes, errors', () => {
+    tn.tidy(() => {
+      const c = new nn.Conv2d(4, 8, 3, { padding: 1, groups: 2 });
+      expect(c.weight.shape).toEqual([8, 2, 3, 3]);
+      const bound = 1 / Math.sqrt(2 * 9);
+      expect(c.weight.abs().max().item() as number).toBeLessThanOrEqual(bound);
+      expect(c.weight.abs().max().item() as number).toBeGreaterThan(bound * 0.8);
+      expect(c.bias!.abs().max().item() as number).toBeLessThanOrEqual(bound);
+      expect(c.forward(tn.randn([2, 4, 10, 10])).shape).toEqual([2, 8, 10, 10]);
+      expect(c.toString()).toBe('Conv2d(4, 8, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), groups=2)');
+      expectThrows(() => new nn.Conv2d(3, 8, 3, { groups: 2 }), 'RangeError', /Conv2d: inChannels \(3\) must be divisible by groups \(2\)/);
+      expectThrows(() => new nn.Conv2d(4, 8, [3, 3, 3] as never), 'TypeError', /Conv2d: kernelSize: expected an integer >= 1 or two of them/);
+      c.dispose();
+    });
+  });
+
+  test('loadStateDict with strict: missing, unexpected and mis-shaped keys', () => {
+    tn.tidy(() => {
+      const ln = new nn.LayerNorm(4);
+      const e = expectThrows(() => ln.loadStateDict({ weight: tn.ones([4]), extra: tn.ones([1]) }), 'Error');
+      expect(e.message).toBe('Error(s) in loading state_dict for LayerNorm:\n\tMissing key(s) in state_dict: "bias".\n\tUnexpected key(s) in state_dict: "extra".');
+      const e2 = expectThrows(() => ln.loadStateDict({ weight: tn.ones([5]), bias: tn.zeros([4]) }), 'Error');
+      expect(e2.message).toMatch(/size mismatch for weight: copying a param with shape \[5\] from checkpoint, the shape in current model is \[4\]/);
+      expect(ln.loadStateDict({ weight: tn.full([4], 2) }, { strict: false })).toEqual({ missingKeys: ['bias'], unexpectedKeys: [] });
+      expect(flat(ln.weight!)).toEqual([2, 2, 2, 2]);
+      const seq = new nn.Sequential(new nn.Linear(2, 2), new nn.Embedding(3, 2));
+      const e3 = expectThrows(() => seq.loadStateDict({ '0.weight': tn.ones([2, 2]), '0.bias': tn.ones([2]), weight: tn.ones([3, 2]) }), 'Error');
+      expect(e3.message).toBe('Error(s) in loading state_dict for Sequential:\n\tMissing key(s) in state_dict: "1.weight".\n\tUnexpected key(s) in state_dict: "weight".');
+      ln.dispose();
+      seq.dispose();
+    });
+  });
+});
