@@ -8,12 +8,14 @@ import * as os from 'node:os';
 import * as tn from '../lib';
 import { attention } from './attention';
 import { overhead } from './overhead';
+import { swin } from './swin';
 import { table } from './util';
 
 const benches: Record<string, () => string> = {
   overhead: () =>
     [1, 2].map((threads) => table(`Per-op overhead, ${threads} thread${threads > 1 ? 's' : ''} (us per op, median of 7)`, 'us', overhead(threads))).join('\n'),
   attention,
+  swin,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -1,0 +1,117 @@
+"""Swin window attention from Python: the baseline for bench/swin.ts.
+
+Run by the Node benchmark with /usr/bin/python3 (Debian python3-torch 1.13, the libtorch the
+addon links) and the same thread settings. The code is written op for op like the official
+microsoft/Swin-Transformer models/swin_transformer.py (from its semantics, see
+/work/shared/REFERENCE.md): torch.roll(-shift) + view/permute window partition, and
+WindowAttention.forward after the qkv projection: q * scale @ k^T, + the relative position
+bias gathered from the table, + the shift mask per window, softmax, @ v.
+
+    swin.py THREADS CONFIG_JSON   -> {"rows": [{"case", "ms"}], "torch"}
+
+CONFIG_JSON: {"batch", "res", "window", "shift", "dim", "heads", "reps"}. Prints one JSON line.
+"""
+import json
+import sys
+import time
+
+import torch
+
+
+def median(xs):
+    xs = sorted(xs)
+    return xs[len(xs) // 2]
+
+
+def timed(fn, reps, warmup=1):
+    for _ in range(warmup):
+        fn()
+    runs = []
+    for _ in range(reps):
+        t = time.perf_counter()
+        fn()
+        runs.append((time.perf_counter() - t) * 1e3)
+    return median(runs)
+
+
+def window_partition(x, ws):
+    B, H, W, C = x.shape
+    x = x.view(B, H // ws, ws, W // ws, ws, C)
+    return x.permute(0, 1, 3, 2, 4, 5).contiguous().view(-1, ws, ws, C)
+
+
+def window_reverse(windows, ws, H, W):
+    B = windows.shape[0] // ((H // ws) * (W // ws))
+    x = windows.view(B, H // ws, W // ws, ws, ws, -1)
+    return x.permute(0, 1, 3, 2, 4, 5).contiguous().view(B, H, W, -1)
+
+
+def shift_mask(H, W, ws, shift):
+    img_mask = torch.zeros((1, H, W, 1))
+    cnt = 0
+    for h in (slice(0, -ws), slice(-ws, -shift), slice(-shift, None)):
+        for w in (slice(0, -ws), slice(-ws, -shift), slice(-shift, None)):
+            img_mask[:, h, w, :] = cnt
+            cnt += 1
+    mw = window_partition(img_mask, ws).view(-1, ws * ws)
+    m = mw.unsqueeze(1) - mw.unsqueeze(2)
+    return m.masked_fill(m != 0, -100.0).masked_fill(m == 0, 0.0)
+
+
+def relative_position_index(ws):
+    coords = torch.stack(torch.meshgrid([torch.arange(ws), torch.arange(ws)], indexing='ij'))
+    flat = torch.flatten(coords, 1)
+    rel = (flat[:, :, None] - flat[:, None, :]).permute(1, 2, 0).contiguous()
+    rel[:, :, 0] += ws - 1
+    rel[:, :, 1] += ws - 1
+    rel[:, :, 0] *= 2 * ws - 1
+    return rel.sum(-1)
+
+
+def window_attention(q, k, v, table, index, mask, scale):
+    B_, nH, N, _ = q.shape
+    q = q * scale
+    attn = q @ k.transpose(-2, -1)
+    bias = table[index.view(-1)].view(N, N, -1).permute(2, 0, 1).contiguous()
+    attn = attn + bias.unsqueeze(0)
+    nW = mask.shape[0]
+    attn = attn.view(B_ // nW, nW, nH, N, N) + mask.unsqueeze(1).unsqueeze(0)
+    attn = attn.view(-1, nH, N, N).softmax(dim=-1)
+    return attn @ v
+
+
+def run(threads, cfg):
+    torch.set_num_threads(threads)
+    B, res, ws, shift, dim, nH = cfg['batch'], cfg['res'], cfg['window'], cfg['shift'], cfg['dim'], cfg['heads']
+    reps = cfg.get('reps', 7)
+    nW, N, d = (res // ws) ** 2, ws * ws, dim // nH
+    q, k, v = (torch.randn(B * nW, nH, N, d) for _ in range(3))
+    table = (torch.randn((2 * ws - 1) ** 2, nH) * 0.02)
+    index = relative_position_index(ws)
+    mask = shift_mask(res, res, ws, shift)
+    scale = d ** -0.5
+    rows = []
+    with torch.no_grad():
+        rows.append(dict(case='attn fwd', ms=timed(lambda: window_attention(q, k, v, table, index, mask, scale), reps)))
+    qg, kg, vg, tg = (t.clone().requires_grad_(True) for t in (q, k, v, table))
+    g = torch.randn(B * nW, nH, N, d)
+
+    def step():
+        out = window_attention(qg, kg, vg, tg, index, mask, scale)
+        out.backward(g)
+        for t in (qg, kg, vg, tg):
+            t.grad = None
+    rows.append(dict(case='attn fwd+bwd', ms=timed(step, reps)))
+    x = torch.randn(B, res, res, dim)
+    with torch.no_grad():
+        def part():
+            return window_partition(torch.roll(x, shifts=(-shift, -shift), dims=(1, 2)), ws).view(-1, N, dim)
+        rows.append(dict(case='roll+partition', ms=timed(part, reps)))
+        w = part()
+        rows.append(dict(case='reverse+roll', ms=timed(
+            lambda: torch.roll(window_reverse(w.view(-1, ws, ws, dim), ws, res, res), shifts=(shift, shift), dims=(1, 2)), reps)))
+    return dict(rows=rows, torch=torch.__version__)
+
+
+if __name__ == '__main__':
+    print(json.dumps(run(int(sys.argv[1]), json.loads(sys.argv[2]))))

@@ -1,0 +1,107 @@
+/**
+ * bench/swin: the window attention of a Swin-T stage-1 block (dim 96, 56 × 56 tokens, window
+ * 7, shift 3, batch 8, 3 heads of 32: 512 windows of 49 tokens) and the shift + partition
+ * around it, float32, at 1 and 2 threads (libtorch and OpenBLAS alike on both sides).
+ *
+ *   fused     tn.swin.windowAttention: the flash kernel over (B, nW·nH, N, d) with bias + mask
+ *             as one broadcast additive mask; no (B·nW, nH, N, N) scores in the forward
+ *   unfused   the same op with { fused: false }: q·scale @ kᵀ, + bias, + mask, softmax, @ v in
+ *             libtorch, called from Node (op for op the official code)
+ *   Python    bench/python/swin.py: the official code's ops from /usr/bin/python3 on the same libtorch
+ *
+ * fwd+bwd takes gradients of q, k, v and the relative position bias table.
+ */
+import * as tn from '../lib';
+import { native, opId } from '../lib/binding';
+import { median, runPython, table } from './util';
+import type { Row } from './util';
+
+const CFG = { batch: 8, res: 56, window: 7, shift: 3, dim: 96, heads: 3, reps: 7 };
+
+function pause(ms = 250): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function timeMs(fn: () => void, reps: number, warmup = 1): number {
+  pause();
+  for (let i = 0; i < warmup; i++) fn();
+  const runs: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t = process.hrtime.bigint();
+    fn();
+    runs.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  return median(runs);
+}
+
+const NAIVE_PART = opId('swinRollAndWindowPartitionReference');
+const NAIVE_MERGE = opId('swinWindowMergeAndRollReference');
+
+function timingTable(threads: number): string {
+  tn.setNumThreads(threads, threads);
+  const { batch: B, res, window: ws, shift, dim, heads: nH, reps } = CFG;
+  const nW = (res / ws) ** 2;
+  const N = ws * ws;
+  const d = dim / nH;
+  const py = runPython<{ rows: { case: string; ms: number }[] }>('swin.py', [String(threads), JSON.stringify(CFG)], threads);
+  const pyMs = (c: string): number => py.rows.find((r) => r.case === c)!.ms;
+  const rows: Row[] = [];
+  const extra: string[] = [];
+  tn.tidy(() => {
+    tn.manualSeed(0);
+    const [q, k, v] = [0, 1, 2].map(() => tn.randn([B * nW, nH, N, d]));
+    const tbl = tn.randn([(2 * ws - 1) ** 2, nH]).mul(0.02);
+    const index = tn.swin.relativePositionIndex(ws);
+    const mask = tn.swin.shiftedWindowMask(res, res, ws, shift);
+    const g = tn.randn([B * nW, nH, N, d]);
+    const scale = d ** -0.5;
+    const attn = (fused: boolean, qq = q, kk = k, vv = v, tt = tbl): tn.Tensor =>
+      tn.swin.windowAttention(qq, kk, vv, tt, index, { mask, scale, fused });
+    const fwd = (fused: boolean): number => timeMs(() => tn.noGrad(() => tn.tidy(() => void attn(fused))), reps);
+    const fwdBwd = (fused: boolean): number => {
+      const leaves = [q, k, v, tbl].map((t) => t.detach().requiresGrad_());
+      const ms = timeMs(
+        () =>
+          tn.tidy(() => {
+            attn(fused, leaves[0], leaves[1], leaves[2], leaves[3]).backward(g);
+            for (const t of leaves) t.grad = null;
+          }),
+        reps,
+      );
+      tn.dispose(leaves);
+      return ms;
+    };
+    const fusedF = fwd(true);
+    const unfusedF = fwd(false);
+    const fusedFB = fwdBwd(true);
+    const unfusedFB = fwdBwd(false);
+    rows.push({ case: 'window attention fwd, fused', node: fusedF, python: pyMs('attn fwd') });
+    rows.push({ case: 'window attention fwd, unfused (libtorch ops)', node: unfusedF, python: pyMs('attn fwd') });
+    rows.push({ case: 'window attention fwd+bwd, fused', node: fusedFB, python: pyMs('attn fwd+bwd') });
+    rows.push({ case: 'window attention fwd+bwd, unfused (libtorch ops)', node: unfusedFB, python: pyMs('attn fwd+bwd') });
+    extra.push(`fused vs unfused (both from Node): forward ${(unfusedF / fusedF).toFixed(2)}x, forward+backward ${(unfusedFB / fusedFB).toFixed(2)}x faster.`);
+
+    const x = tn.randn([B, res, res, dim]);
+    const w = tn.swin.rollAndWindowPartition(x, ws, shift);
+    const part = timeMs(() => tn.tidy(() => void tn.swin.rollAndWindowPartition(x, ws, shift)), reps);
+    const partNaive = timeMs(() => tn.tidy(() => void tn.Tensor._wrap(native.op(NAIVE_PART, x.id, ws, shift) as number)), reps);
+    const merge = timeMs(() => tn.tidy(() => void tn.swin.windowMergeAndRoll(w, ws, res, res, shift)), reps);
+    const mergeNaive = timeMs(() => tn.tidy(() => void tn.Tensor._wrap(native.op(NAIVE_MERGE, w.id, ws, res, res, shift) as number)), reps);
+    rows.push({ case: 'roll + window partition, fused', node: part, python: pyMs('roll+partition') });
+    rows.push({ case: 'roll + window partition, roll + view/permute', node: partNaive, python: pyMs('roll+partition') });
+    rows.push({ case: 'window reverse + roll, fused', node: merge, python: pyMs('reverse+roll') });
+    rows.push({ case: 'window reverse + roll, view/permute + roll', node: mergeNaive, python: pyMs('reverse+roll') });
+  });
+  const title = `Swin stage-1 window attention (B ${B}, ${res}x${res}, window ${ws}, shift ${shift}, dim ${dim}, ${nH} heads), float32, ${threads} thread${threads > 1 ? 's' : ''} (ms, median of ${reps})`;
+  return `${table(title, 'ms', rows)}${extra.join('\n')}\n`;
+}
+
+/** Runs the Swin benchmark at 1 and 2 threads. */
+export function swin(): string {
+  const previous = tn.getNumThreads();
+  try {
+    return [timingTable(1), timingTable(2)].join('\n');
+  } finally {
+    tn.setNumThreads(previous);
+  }
+}
