@@ -30,3 +30,4 @@ export { config, setNumThreads, getNumThreads, cuda } from './config';
 export type { Config } from './config';
 export * as nn from './nn';
 export * as swin from './swin';
+export * as optim from './optim';

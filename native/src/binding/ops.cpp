@@ -12,6 +12,7 @@ const std::vector<OpDef>& opTable() {
     registerAutogradOps(ops);
     registerKernelOps(ops);
     registerSwinOps(ops);
+    registerOptimOps(ops);
     return ops;
   }();
   return table;

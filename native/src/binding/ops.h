@@ -41,6 +41,7 @@ void registerNnOps(std::vector<OpDef>& ops);
 void registerAutogradOps(std::vector<OpDef>& ops);
 void registerKernelOps(std::vector<OpDef>& ops);
 void registerSwinOps(std::vector<OpDef>& ops);
+void registerOptimOps(std::vector<OpDef>& ops);
 
 }  // namespace tn
 
