@@ -70,9 +70,25 @@ function build(c: LayerCase, sd: Record<string, Tensor>): tn.nn.Module {
       });
     case 'MSELoss':
       return new nn.MSELoss({ reduction: o.reduction });
+    case 'TransformerEncoderLayer':
+    case 'TransformerDecoderLayer': {
+      const opts = {
+        dModel: o.d_model, nhead: o.nhead, dimFeedforward: o.dim_feedforward, dropout: o.dropout, activation: o.activation,
+        layerNormEps: o.layer_norm_eps, batchFirst: o.batch_first, normFirst: o.norm_first, ...f64,
+      };
+      return c.layer === 'TransformerEncoderLayer' ? new nn.TransformerEncoderLayer(opts) : new nn.TransformerDecoderLayer(opts);
+    }
     default:
       throw new Error(`no TypeScript module for ${c.layer}`);
   }
+}
+
+/** Runs a module on the fixture inputs (by name for the layers whose forward takes options). */
+function call(m: tn.nn.Module, x: Record<string, Tensor>): Tensor {
+  if (m instanceof nn.TransformerEncoderLayer) return m.forward(x.src, { srcMask: x.src_mask, srcKeyPaddingMask: x.src_key_padding_mask });
+  if (m instanceof nn.TransformerDecoderLayer)
+    return m.forward(x.tgt, x.memory, { tgtMask: x.tgt_mask, memoryMask: x.memory_mask, tgtKeyPaddingMask: x.tgt_key_padding_mask, memoryKeyPaddingMask: x.memory_key_padding_mask });
+  return m.forward(...Object.values(x));
 }
 
 describe('nn layers against torch.nn', () => {
@@ -96,7 +112,7 @@ describe('nn layers against torch.nn', () => {
         const leaves = Object.fromEntries(
           Object.entries(inputs).map(([k, t]) => [k, t.dtype === 'float64' && `${c.name}.grad.${k}` in F ? t.clone().requiresGrad_(true) : t]),
         );
-        const out: Tensor = m.forward(...Object.values(leaves));
+        const out = call(m, leaves);
         expectClose(out, F[`${c.name}.out`], 1e-12, 1e-10, { what: 'output' });
         out.mul(F[`${c.name}.gout`]).sum().backward();
         for (const [k, t] of Object.entries(pick('grad'))) expectClose(leaves[k].grad!, t, 1e-12, 1e-10, { what: `grad of ${k}` });
@@ -216,6 +232,35 @@ describe('initialisation and behaviour', () => {
       expectThrows(() => new nn.Conv2d(3, 8, 3, { groups: 2 }), 'RangeError', /Conv2d: inChannels \(3\) must be divisible by groups \(2\)/);
       expectThrows(() => new nn.Conv2d(4, 8, [3, 3, 3] as never), 'TypeError', /Conv2d: kernelSize: expected an integer >= 1 or two of them/);
       c.dispose();
+    });
+  });
+
+  test('Transformer layers: isCausal equals a causal mask; dropout only in training; option errors', () => {
+    tn.tidy(() => {
+      tn.manualSeed(3);
+      const enc = new nn.TransformerEncoderLayer({ dModel: 16, nhead: 4, dimFeedforward: 32, batchFirst: true, normFirst: true, dropout: 0.2 });
+      const dec = new nn.TransformerDecoderLayer({ dModel: 16, nhead: 4, dimFeedforward: 32, batchFirst: true, dropout: 0.2, activation: 'gelu' });
+      enc.eval();
+      dec.eval();
+      const x = tn.randn([2, 6, 16]);
+      const mem = tn.randn([2, 5, 16]);
+      const causal = tn.ones([6, 6], { dtype: 'bool' }).triu(1); // true = not allowed (PyTorch's MHA convention)
+      expectClose(enc.forward(x, { isCausal: true }), enc.forward(x, { srcMask: causal }), 1e-6, 1e-5);
+      expectClose(dec.forward(x, mem, { tgtIsCausal: true }), dec.forward(x, mem, { tgtMask: causal }), 1e-6, 1e-5);
+      expectClose(enc.forward(x), enc.forward(x), 0, 0); // eval: deterministic
+      enc.train();
+      expect(flat(enc.forward(x).sub(enc.forward(x)).abs().max())[0]).toBeGreaterThan(0);
+      expect(enc.forward(x).shape).toEqual([2, 6, 16]);
+      expect(dec.forward(x, mem).shape).toEqual([2, 6, 16]);
+      expect(Object.keys(dec.stateDict({ keepVars: true }))).toEqual([
+        'self_attn.in_proj_weight', 'self_attn.in_proj_bias', 'self_attn.out_proj.weight', 'self_attn.out_proj.bias',
+        'multihead_attn.in_proj_weight', 'multihead_attn.in_proj_bias', 'multihead_attn.out_proj.weight', 'multihead_attn.out_proj.bias',
+        'linear1.weight', 'linear1.bias', 'linear2.weight', 'linear2.bias', 'norm1.weight', 'norm1.bias', 'norm2.weight', 'norm2.bias', 'norm3.weight', 'norm3.bias',
+      ]);
+      expectThrows(() => new nn.TransformerEncoderLayer({ dModel: 16, nhead: 4, activation: 'tanh' as never }), 'TypeError', /TransformerEncoderLayer: activation: expected 'relu' or 'gelu'/);
+      expectThrows(() => new nn.TransformerDecoderLayer({ dModel: 16, nhead: 4, dropout: 2 }), 'RangeError', /TransformerDecoderLayer: dropout: expected a probability in \[0, 1\]/);
+      enc.dispose();
+      dec.dispose();
     });
   });
 

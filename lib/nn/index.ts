@@ -28,3 +28,7 @@ export { CrossEntropyLoss } from './cross_entropy_loss';
 export type { CrossEntropyLossOptions } from './cross_entropy_loss';
 export { MSELoss } from './mse_loss';
 export type { MSELossOptions } from './mse_loss';
+export { TransformerEncoderLayer } from './transformer_encoder_layer';
+export type { TransformerLayerOptions, TransformerEncoderLayerForwardOptions } from './transformer_encoder_layer';
+export { TransformerDecoderLayer } from './transformer_decoder_layer';
+export type { TransformerDecoderLayerForwardOptions } from './transformer_decoder_layer';

@@ -93,7 +93,15 @@ class ListNet(nn.Module):
 # ---------------------------------------------------------------------------------------
 # nn layers
 
+def reseed(seed):
+    """Each file from its own seed, so adding cases to one leaves the other's bytes alone."""
+    global RNG
+    RNG = np.random.default_rng(seed)
+    torch.manual_seed(seed)
+
+
 def nn_layers():
+    reseed(6)
     tensors, cases = {}, []
 
     def case(name, layer, options, module, inputs, nograd=(), randomise=True):
@@ -109,6 +117,9 @@ def nn_layers():
             tensors[f'{name}.sd.{k}'] = v.clone()
         leaves = {}
         for k, v in inputs.items():
+            if v is None:  # a positional placeholder
+                leaves[k] = None
+                continue
             tensors[f'{name}.in.{k}'] = v
             leaves[k] = v.clone().requires_grad_(True) if v.is_floating_point() and k not in nograd else v
         out = module(*leaves.values())
@@ -117,7 +128,7 @@ def nn_layers():
         tensors[f'{name}.gout'] = g
         out.backward(g)
         for k, v in leaves.items():
-            if v.requires_grad:
+            if v is not None and v.requires_grad:
                 tensors[f'{name}.grad.{k}'] = v.grad.clone()
         for k, p in module.named_parameters():
             tensors[f'{name}.pgrad.{k}'] = (p.grad if p.grad is not None else torch.zeros_like(p)).clone()
@@ -156,6 +167,27 @@ def nn_layers():
          nn.CrossEntropyLoss(weight=torch.rand(5, dtype=torch.float64) + 0.5, reduction='none'), {'x': randn(6, 5), 'target': randint(0, 5, 6)})
     case('mse', 'MSELoss', {}, nn.MSELoss(), {'x': randn(3, 4), 'y': randn(3, 4)})
     case('mse_none', 'MSELoss', {'reduction': 'none'}, nn.MSELoss(reduction='none'), {'x': randn(3, 4), 'y': randn(3, 4)})
+
+    def causal(n):
+        return torch.triu(torch.full((n, n), float('-inf'), dtype=torch.float64), 1)
+
+    def tlayer(cls, **kw):
+        return cls(d_model=8, nhead=2, dim_feedforward=16, dropout=0.0, **kw)  # training mode, dropout 0
+
+    enc_opts = {'d_model': 8, 'nhead': 2, 'dim_feedforward': 16, 'dropout': 0.0}
+    case('encoder_layer', 'TransformerEncoderLayer', enc_opts, tlayer(nn.TransformerEncoderLayer), {'src': randn(5, 2, 8)})
+    kpm = torch.zeros(2, 5, dtype=torch.bool)
+    kpm[1, 3:] = True
+    case('encoder_layer_prenorm_gelu_masks', 'TransformerEncoderLayer', {**enc_opts, 'batch_first': True, 'norm_first': True, 'activation': 'gelu'},
+         tlayer(nn.TransformerEncoderLayer, batch_first=True, norm_first=True, activation='gelu'),
+         {'src': randn(2, 5, 8), 'src_mask': causal(5), 'src_key_padding_mask': kpm}, nograd=('src_mask',))
+    case('decoder_layer', 'TransformerDecoderLayer', enc_opts, tlayer(nn.TransformerDecoderLayer), {'tgt': randn(4, 2, 8), 'memory': randn(6, 2, 8)})
+    mkpm = torch.zeros(2, 6, dtype=torch.bool)
+    mkpm[0, 4:] = True
+    case('decoder_layer_prenorm_masks', 'TransformerDecoderLayer', {**enc_opts, 'batch_first': True, 'norm_first': True, 'layer_norm_eps': 1e-6},
+         tlayer(nn.TransformerDecoderLayer, batch_first=True, norm_first=True, layer_norm_eps=1e-6),
+         {'tgt': randn(2, 4, 8), 'memory': randn(2, 6, 8), 'tgt_mask': causal(4), 'memory_mask': None, 'tgt_key_padding_mask': None,
+          'memory_key_padding_mask': mkpm}, nograd=('tgt_mask',))
     return tensors, {'cases': json.dumps(cases)}
 
 
@@ -166,6 +198,7 @@ OPTIMISERS = {'SGD': torch.optim.SGD, 'Adam': torch.optim.Adam, 'AdamW': torch.o
 
 
 def optim():
+    reseed(7)
     tensors, cases, clips, steplrs = {}, [], [], []
     shapes = [(3, 4), (4,), (2, 2, 3)]
 
