@@ -226,6 +226,34 @@ describe('windowAttention', () => {
     }));
 });
 
+describe('patchMerge / patchUnmerge', () => {
+  test('the official PatchMerging gather: cat of x[0::2, 0::2], x[1::2, 0::2], x[0::2, 1::2], x[1::2, 1::2]', () => {
+    check('patchmerge_14x14', ({ x }) => S.patchMerge(x));
+  });
+  test('odd sizes are padded at the bottom and right first (7x9 -> 4x5)', () => {
+    check('patchmerge_7x9', ({ x }) => S.patchMerge(x));
+  });
+  test('patchUnmerge is the inverse, for float and int64, and its backward is patchMerge', () =>
+    tn.tidy(() => {
+      for (const dtype of ['float32', 'int64'] as const) {
+        const x = tn.arange(0, 2 * 6 * 10 * 3, 1, { dtype }).reshape([2, 6, 10, 3]);
+        const y = S.patchMerge(x);
+        expect(y.shape).toEqual([2, 3, 5, 12]);
+        expect(flat(S.patchUnmerge(y, 6, 10))).toEqual(flat(x));
+      }
+      const m = tn.randn([1, 3, 5, 8], { dtype: 'float64', requiresGrad: true });
+      const g = tn.randn([1, 6, 10, 2], { dtype: 'float64' });
+      S.patchUnmerge(m, 6, 10).backward(g);
+      expectClose(m.grad!, S.patchMerge(g), 0, 0);
+    }));
+  test('errors', () =>
+    tn.tidy(() => {
+      expectThrows(() => S.patchMerge(tn.zeros([4, 4, 3])), 'RangeError', /^patchMerge: expected x of shape \(B, H, W, C\), but got shape \[4, 4, 3\]/);
+      expectThrows(() => S.patchUnmerge(tn.zeros([1, 2, 2, 6]), 4, 4), 'Error', /^patchUnmerge: expected merged of shape \(B, 2, 2, 4C\), but got \[1, 2, 2, 6\]/);
+      expectThrows(() => S.patchUnmerge(tn.zeros([1, 2, 2, 8]), 4, 5), 'Error', /^patchUnmerge: expected H and W even, but got H 4 and W 5/);
+    }));
+});
+
 describe('stageWindow (the official rule: shift only when the resolution exceeds the window)', () => {
   test('Swin-T at 224: stages 1-3 keep window 7 and shift 3, stage 4 (7x7) does not shift', () => {
     expect(S.stageWindow(56, 56, 7, 3)).toEqual({ windowSize: 7, shiftSize: 3 });

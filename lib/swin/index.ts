@@ -1,4 +1,4 @@
-/** tn.swin: the window ops of Swin Transformer (partition, shift, mask, relative position bias, window attention). */
+/** tn.swin: the window ops of Swin Transformer (partition, shift, mask, relative position bias, window attention, patch merging). */
 export {
   windowPartition,
   windowReverse,
@@ -8,6 +8,8 @@ export {
   relativePositionIndex,
   padToWindow,
   stageWindow,
+  patchMerge,
+  patchUnmerge,
 } from './window';
 export type { ShiftedWindowMaskOptions, PaddedToWindow, StageWindow } from './window';
 export { windowAttention } from './window_attention';

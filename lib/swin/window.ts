@@ -37,6 +37,8 @@ const OP = {
   reverse: opId('swinWindowReverse'),
   mask: opId('swinShiftedWindowMask'),
   index: opId('swinRelativePositionIndex'),
+  patchMerge: opId('swinPatchMerge'),
+  patchUnmerge: opId('swinPatchUnmerge'),
 };
 
 const windowSizeArg = (where: string, ws: unknown): number => checkInt(`${where}: windowSize`, ws, 1);
@@ -180,4 +182,38 @@ export function stageWindow(H: number, W: number, windowSize: number, shiftSize:
   const ws = windowSizeArg(where, windowSize);
   const s = checkInt(`${where}: shiftSize`, shiftSize, 0, ws - 1);
   return r <= ws ? { windowSize: r, shiftSize: 0 } : { windowSize: ws, shiftSize: s };
+}
+
+/**
+ * The gather of the official `PatchMerging`, in one pass: (B, H, W, C) → (B, ⌈H/2⌉, ⌈W/2⌉, 4C)
+ * with the channels in the official order
+ * `cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], -1)`
+ * (then LayerNorm(4C) and Linear(4C → 2C, no bias) make the layer). An odd H or W is first
+ * padded with zeros at the bottom/right, as the detection variants do. Differentiable.
+ *
+ * @example
+ * const y = tn.swin.patchMerge(tn.randn([8, 56, 56, 96]));   // (8, 28, 28, 384)
+ */
+export function patchMerge(x: Tensor): Tensor {
+  const where = 'patchMerge';
+  tensorId(`${where}: x`, x);
+  const shape = x.shape;
+  if (shape.length !== 4) throw new RangeError(`${where}: expected x of shape (B, H, W, C), but got shape [${shape.join(', ')}]`);
+  const padH = shape[1] % 2;
+  const padW = shape[2] % 2;
+  if (padH === 0 && padW === 0) return callT(OP.patchMerge, x.id);
+  const xp = pad(x, [0, 0, 0, padW, 0, padH]);
+  try {
+    return callT(OP.patchMerge, xp.id);
+  } finally {
+    xp.dispose();
+  }
+}
+
+/**
+ * The inverse of {@link patchMerge} for even H and W: (B, H/2, W/2, 4C) → (B, H, W, C).
+ * Differentiable.
+ */
+export function patchUnmerge(merged: Tensor, H: number, W: number): Tensor {
+  return callT(OP.patchUnmerge, tensorId('patchUnmerge: merged', merged), checkInt('patchUnmerge: H', H, 0), checkInt('patchUnmerge: W', W, 0));
 }

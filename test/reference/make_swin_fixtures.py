@@ -107,6 +107,19 @@ def pad_to_window(x, ws):
     return F.pad(x, (0, 0, 0, pad_r, 0, pad_b))
 
 
+def patch_merge(x):
+    """PatchMerging's gather (before its LayerNorm and Linear), odd sizes padded as the
+    detection variants do."""
+    _, H, W, _ = x.shape
+    if H % 2 == 1 or W % 2 == 1:
+        x = F.pad(x, (0, 0, 0, W % 2, 0, H % 2))
+    x0 = x[:, 0::2, 0::2, :]
+    x1 = x[:, 1::2, 0::2, :]
+    x2 = x[:, 0::2, 1::2, :]
+    x3 = x[:, 1::2, 1::2, :]
+    return torch.cat([x0, x1, x2, x3], -1)
+
+
 # ---------------------------------------------------------------------------------------
 # Cases.
 
@@ -137,6 +150,11 @@ def partition_cases(fx):
 def check_mask(mask):
     assert mask.dtype == torch.float32 and bool(((mask == 0) | (mask == -100.0)).all())
     return mask == -100.0
+
+
+def merge_cases(fx):
+    fx.case('patchmerge_14x14', patch_merge, {'x': randn(2, 14, 14, 3)})
+    fx.case('patchmerge_7x9', patch_merge, {'x': randn(1, 7, 9, 2)})
 
 
 def mask_cases(fx):
@@ -191,6 +209,7 @@ def main():
     partition_cases(fx)
     mask_cases(fx)
     attention_cases(fx)
+    merge_cases(fx)  # last: appended after the others keeps their random inputs unchanged
     size = fx.write()
     assert size < 3 * 1024 * 1024, 'the swin fixtures should stay under 3 MB'
 

@@ -32,6 +32,9 @@ TN_OP(swinWindowMergeAndRollReference) {
   auto w = A.tensor(0); auto ws = A.i64(1), H = A.i64(2), W = A.i64(3), shift = A.i64(4);
   TN_RUN(swin::windowMergeAndRollReference(w, ws, H, W, shift));
 }
+TN_OP(swinPatchMerge) { auto x = A.tensor(0); TN_RUN(swin::patchMerge(x)); }
+// (merged, H, W)
+TN_OP(swinPatchUnmerge) { auto m = A.tensor(0); auto H = A.i64(1), W = A.i64(2); TN_RUN(swin::patchUnmerge(m, H, W)); }
 // (H, W, windowSize, shift, fill, dtype)
 TN_OP(swinShiftedWindowMask) {
   auto H = A.i64(0), W = A.i64(1), ws = A.i64(2), shift = A.i64(3); auto fill = A.f64(4);
@@ -61,6 +64,8 @@ void registerSwinOps(std::vector<OpDef>& ops) {
   TN_REG(ops, swinWindowReverse);
   TN_REG(ops, swinRollAndWindowPartitionReference);
   TN_REG(ops, swinWindowMergeAndRollReference);
+  TN_REG(ops, swinPatchMerge);
+  TN_REG(ops, swinPatchUnmerge);
   TN_REG(ops, swinShiftedWindowMask);
   TN_REG(ops, swinRelativePositionIndex);
   TN_REG(ops, swinWindowAttention);

@@ -113,7 +113,64 @@ at::Tensor mergeAutograd(const at::Tensor& windows, int64_t ws, int64_t H, int64
   return MergeRollFunction::apply(windows, ws, H, W, shift);
 }
 
+at::Tensor patchUnmergeAutograd(const at::Tensor& merged, int64_t H, int64_t W);
+
+// y = cat of the four 2x2 phases; dx = patchUnmerge(dy).
+struct PatchMergeFunction : public torch::autograd::Function<PatchMergeFunction> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x) {
+    ctx->saved_data["H"] = x.size(1);
+    ctx->saved_data["W"] = x.size(2);
+    const int64_t B = x.size(0), H = x.size(1), W = x.size(2), C = x.size(3);
+    if (!x.device().is_cpu()) {
+      return x.reshape({B, H / 2, 2, W / 2, 2, C}).permute({0, 1, 3, 4, 2, 5}).reshape({B, H / 2, W / 2, 4 * C});
+    }
+    at::Tensor out = at::empty({B, H / 2, W / 2, 4 * C}, x.options());
+    cpu::patchMergeKernel(x.contiguous(), out, true);
+    return out;
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    return {patchUnmergeAutograd(grads[0], ctx->saved_data["H"].toInt(), ctx->saved_data["W"].toInt())};
+  }
+};
+
+// x = the inverse scatter; dmerged = patchMerge(dx).
+struct PatchUnmergeFunction : public torch::autograd::Function<PatchUnmergeFunction> {
+  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& merged, int64_t H, int64_t W) {
+    const int64_t B = merged.size(0), C = merged.size(3) / 4;
+    if (!merged.device().is_cpu()) {
+      return merged.reshape({B, H / 2, W / 2, 2, 2, C}).permute({0, 1, 4, 2, 3, 5}).reshape({B, H, W, C});
+    }
+    at::Tensor out = at::empty({B, H, W, C}, merged.options());
+    cpu::patchMergeKernel(out, merged.contiguous(), false);
+    return out;
+  }
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    return {PatchMergeFunction::apply(grads[0]), at::Tensor(), at::Tensor()};
+  }
+};
+
+at::Tensor patchUnmergeAutograd(const at::Tensor& merged, int64_t H, int64_t W) {
+  return PatchUnmergeFunction::apply(merged, H, W);
+}
+
 }  // namespace
+
+at::Tensor patchMerge(const at::Tensor& x) {
+  TORCH_CHECK(x.defined() && x.dim() == 4 && x.size(1) % 2 == 0 && x.size(2) % 2 == 0,
+              "patchMerge: expected x of shape (B, H, W, C) with H and W even, but got ",
+              x.defined() ? shapeStr(x.sizes()) : std::string("an undefined tensor"));
+  return PatchMergeFunction::apply(x);
+}
+
+at::Tensor patchUnmerge(const at::Tensor& merged, int64_t H, int64_t W) {
+  TORCH_CHECK(H >= 0 && W >= 0 && H % 2 == 0 && W % 2 == 0, "patchUnmerge: expected H and W even, but got H ", H,
+              " and W ", W);
+  TORCH_CHECK(merged.defined() && merged.dim() == 4 && merged.size(1) == H / 2 && merged.size(2) == W / 2 &&
+                  merged.size(3) % 4 == 0,
+              "patchUnmerge: expected merged of shape (B, ", H / 2, ", ", W / 2, ", 4C), but got ",
+              merged.defined() ? shapeStr(merged.sizes()) : std::string("an undefined tensor"));
+  return PatchUnmergeFunction::apply(merged, H, W);
+}
 
 at::Tensor rollAndWindowPartition(const at::Tensor& x, int64_t ws, int64_t shift) {
   checkImage("rollAndWindowPartition", x, ws);

@@ -21,6 +21,12 @@
 //   relativePositionIndex(wh, ww) -> int64 (N, N), N = wh*ww:
 //     index[p, q] = (h_p - h_q + wh - 1) * (2ww - 1) + (w_p - w_q + ww - 1)
 //
+//   patchMerge(x (B, H, W, C)) -> (B, H/2, W/2, 4C), H and W even: PatchMerging's gather,
+//     cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]], -1)
+//     (the official channel order: part k = 2*dw + dh takes row 2i + dh, column 2j + dw).
+//   patchUnmerge(y (B, H/2, W/2, 4C), H, W) -> (B, H, W, C): its inverse; each is the
+//     other's backward.
+//
 //   windowAttention(q, k, v (B*nW, nH, N, d), table ((2wh-1)(2ww-1), nH), index (N, N),
 //                   mask (nW, N, N) | none, scale) -> (B*nW, nH, N, d)
 //     bias = table[index.view(-1)].view(N, N, nH).permute(2, 0, 1)       (nH, N, N)
@@ -49,6 +55,11 @@ at::Tensor windowMergeAndRoll(const at::Tensor& windows, int64_t windowSize, int
 at::Tensor windowPartition(const at::Tensor& x, int64_t windowSize);
 /// windowMergeAndRoll with shift 0.
 at::Tensor windowReverse(const at::Tensor& windows, int64_t windowSize, int64_t H, int64_t W);
+
+/// PatchMerging's 2x2 gather (B, H, W, C) -> (B, H/2, W/2, 4C) in one pass. Autograd.
+at::Tensor patchMerge(const at::Tensor& x);
+/// Its inverse (B, H/2, W/2, 4C) -> (B, H, W, C). Autograd.
+at::Tensor patchUnmerge(const at::Tensor& merged, int64_t H, int64_t W);
 
 /// The shift mask (nW, N, N) of `dtype`, entries 0 or `fill`.
 at::Tensor shiftedWindowMask(int64_t H, int64_t W, int64_t windowSize, int64_t shift, double fill,
@@ -86,6 +97,10 @@ namespace cpu {
 /// shiftH, shiftW already reduced to [0, H) and [0, W).
 void rollPartitionKernel(const at::Tensor& x, const at::Tensor& windows, int64_t windowSize, int64_t shiftH,
                          int64_t shiftW, bool toWindows);
+
+/// Copies between x (B, H, W, C) and merged (B, H/2, W/2, 4C), both contiguous, of one
+/// dtype (moved as bytes): toMerged = true fills `merged` from `x`, false the reverse.
+void patchMergeKernel(const at::Tensor& x, const at::Tensor& merged, bool toMerged);
 
 }  // namespace cpu
 }  // namespace swin

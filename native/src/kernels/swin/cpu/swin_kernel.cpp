@@ -55,6 +55,36 @@ void rollPartitionKernel(const at::Tensor& x, const at::Tensor& windows, int64_t
   });
 }
 
+// x (B x H x W x C) <-> merged (B x H/2 x W/2 x 4C):
+//   merged[b, i, j, k*C:(k+1)*C] = x[b, 2i + (k & 1), 2j + (k >> 1), :]
+// (k = 0: (0, 0), 1: (1, 0), 2: (0, 1), 3: (1, 1), the official cat order). A bijection.
+void patchMergeKernel(const at::Tensor& x, const at::Tensor& merged, bool toMerged) {
+  const int64_t B = x.size(0), H = x.size(1), W = x.size(2), C = x.size(3);
+  const int64_t H2 = H / 2, W2 = W / 2;
+  const int64_t rowBytes = C * static_cast<int64_t>(x.element_size());
+  if (B == 0 || H2 == 0 || W2 == 0 || rowBytes == 0) return;
+  char* xp = static_cast<char*>(x.data_ptr());
+  char* mp = static_cast<char*>(merged.data_ptr());
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(1, 4 * W2 * rowBytes));
+  at::parallel_for(0, B * H2, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const int64_t b = r / H2, i = r % H2;
+      for (int64_t j = 0; j < W2; ++j) {
+        char* out = mp + ((r * W2 + j) * 4) * rowBytes;
+        for (int64_t k = 0; k < 4; ++k) {
+          // src <- x[b, 2i + dh, 2j + dw]
+          char* src = xp + (((b * H + 2 * i + (k & 1)) * W) + 2 * j + (k >> 1)) * rowBytes;
+          if (toMerged) {
+            std::memcpy(out + k * rowBytes, src, rowBytes);
+          } else {
+            std::memcpy(src, out + k * rowBytes, rowBytes);
+          }
+        }
+      }
+    }
+  });
+}
+
 }  // namespace cpu
 }  // namespace swin
 }  // namespace tn
