@@ -254,6 +254,36 @@ describe('patchMerge / patchUnmerge', () => {
     }));
 });
 
+describe('the attention half of a Swin block, composed from the ops', () => {
+  const F = tn.nn.functional;
+  /** roll + partition, qkv, window attention with bias and mask, proj, reverse + roll, with the stage rule. */
+  function blockAttention(x: Tensor, H: number, W: number, p: Record<string, Tensor>, shiftSize: number): Tensor {
+    const { windowSize: ws, shiftSize: shift } = S.stageWindow(H, W, 7, shiftSize);
+    const [B, , C] = x.shape;
+    const nH = p.table.shape[1];
+    const [N, d] = [ws * ws, C / nH];
+    const xw = S.rollAndWindowPartition(x.view([B, H, W, C]), ws, shift);
+    const Bw = xw.shape[0];
+    const qkv = F.linear(xw, p.qkv_w, p.qkv_b).reshape([Bw, N, 3, nH, d]).permute([2, 0, 3, 1, 4]);
+    const [q, k, v] = [0, 1, 2].map((i) => qkv.select(0, i));
+    const mask = shift > 0 ? S.shiftedWindowMask(H, W, ws, shift) : null;
+    const o = S.windowAttention(q, k, v, p.table, S.relativePositionIndex(ws), { mask, scale: d ** -0.5 });
+    const y = F.linear(o.transpose(1, 2).reshape([Bw, N, C]), p.proj_w, p.proj_b);
+    return S.windowMergeAndRoll(y, ws, H, W, shift).reshape([B, H * W, C]);
+  }
+  const cases: [number, number, number, string][] = [
+    [14, 14, 3, 'shifted'],
+    [14, 14, 0, 'unshifted'],
+    [7, 7, 3, 'stage 4 of Swin-T: resolution = window, the shift is dropped'],
+    [4, 4, 3, 'resolution < window: window = resolution, no shift'],
+  ];
+  for (const [H, W, shift, what] of cases) {
+    test(`${H}x${W} shift ${shift} (${what}): output and gradients of x, qkv, proj and the table`, () => {
+      check(`block_${H}x${W}_s${shift}`, ({ x, ...p }) => blockAttention(x, H, W, p, shift), [1e-10, 1e-8], [1e-9, 1e-7]);
+    });
+  }
+});
+
 describe('stageWindow (the official rule: shift only when the resolution exceeds the window)', () => {
   test('Swin-T at 224: stages 1-3 keep window 7 and shift 3, stage 4 (7x7) does not shift', () => {
     expect(S.stageWindow(56, 56, 7, 3)).toEqual({ windowSize: 7, shiftSize: 3 });

@@ -191,6 +191,43 @@ def attention_cases(fx):
                 inputs)
 
 
+def block_attention(x, H, W, ws, shift, nH, qkv_w, qkv_b, proj_w, proj_b, table):
+    """The attention half of SwinTransformerBlock.forward (no norm, no MLP, no residual):
+    stage rule, roll, partition, WindowAttention (qkv, bias, mask, proj), reverse, roll back."""
+    if min(H, W) <= ws:  # the official rule: no shift, window = resolution
+        shift, ws = 0, min(H, W)
+    B, L, C = x.shape
+    N, d = ws * ws, C // nH
+    x = x.view(B, H, W, C)
+    if shift > 0:
+        x = torch.roll(x, shifts=(-shift, -shift), dims=(1, 2))
+    xw = window_partition(x, ws).view(-1, N, C)
+    Bw = xw.shape[0]
+    qkv = F.linear(xw, qkv_w, qkv_b).reshape(Bw, N, 3, nH, d).permute(2, 0, 3, 1, 4)
+    q, k, v = qkv[0], qkv[1], qkv[2]
+    mask = shift_mask(H, W, ws, shift) if shift > 0 else None
+    o = window_attention(q, k, v, table, relative_position_index(ws, ws), mask, d ** -0.5)
+    y = F.linear(o.transpose(1, 2).reshape(Bw, N, C), proj_w, proj_b)
+    y = window_reverse(y.view(-1, ws, ws, C), ws, H, W)
+    if shift > 0:
+        y = torch.roll(y, shifts=(shift, shift), dims=(1, 2))
+    return y.view(B, H * W, C)
+
+
+def block_cases(fx):
+    C, nH = 8, 2
+    for (B, H, W, shift) in ((2, 14, 14, 3), (2, 14, 14, 0), (1, 7, 7, 3), (1, 4, 4, 3)):
+        ws = min(7, H, W)
+        inputs = {
+            'x': randn(B, H * W, C), 'qkv_w': randn(3 * C, C) * C ** -0.5, 'qkv_b': randn(3 * C) * 0.1,
+            'proj_w': randn(C, C) * C ** -0.5, 'proj_b': randn(C) * 0.1, 'table': randn((2 * ws - 1) ** 2, nH) * 0.5,
+        }
+        fx.case(f'block_{H}x{W}_s{shift}',
+                lambda H=H, W=W, shift=shift, **t: block_attention(t['x'], H, W, 7, shift, nH, t['qkv_w'], t['qkv_b'],
+                                                                   t['proj_w'], t['proj_b'], t['table']),
+                inputs)
+
+
 class SwinFixture(Fixture):
     def write(self):
         path = os.path.join(OUT, f'{self.name}.safetensors')
@@ -209,7 +246,8 @@ def main():
     partition_cases(fx)
     mask_cases(fx)
     attention_cases(fx)
-    merge_cases(fx)  # last: appended after the others keeps their random inputs unchanged
+    merge_cases(fx)  # appended after the others: keeps their random inputs unchanged
+    block_cases(fx)
     size = fx.write()
     assert size < 3 * 1024 * 1024, 'the swin fixtures should stay under 3 MB'
 
