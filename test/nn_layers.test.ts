@@ -78,6 +78,14 @@ function build(c: LayerCase, sd: Record<string, Tensor>): tn.nn.Module {
       };
       return c.layer === 'TransformerEncoderLayer' ? new nn.TransformerEncoderLayer(opts) : new nn.TransformerDecoderLayer(opts);
     }
+    case 'TransformerEncoder': {
+      const layer = new nn.TransformerEncoderLayer({ dModel: o.d_model, nhead: o.nhead, dimFeedforward: o.dim_feedforward, dropout: o.dropout, batchFirst: o.batch_first, normFirst: o.norm_first, ...f64 });
+      return new nn.TransformerEncoder(layer, o.num_layers, { norm: new nn.LayerNorm([o.d_model], f64) });
+    }
+    case 'Transformer':
+      return new nn.Transformer({
+        dModel: o.d_model, nhead: o.nhead, numEncoderLayers: o.num_encoder_layers, numDecoderLayers: o.num_decoder_layers, dimFeedforward: o.dim_feedforward, dropout: o.dropout, ...f64,
+      });
     default:
       throw new Error(`no TypeScript module for ${c.layer}`);
   }
@@ -88,6 +96,8 @@ function call(m: tn.nn.Module, x: Record<string, Tensor>): Tensor {
   if (m instanceof nn.TransformerEncoderLayer) return m.forward(x.src, { srcMask: x.src_mask, srcKeyPaddingMask: x.src_key_padding_mask });
   if (m instanceof nn.TransformerDecoderLayer)
     return m.forward(x.tgt, x.memory, { tgtMask: x.tgt_mask, memoryMask: x.memory_mask, tgtKeyPaddingMask: x.tgt_key_padding_mask, memoryKeyPaddingMask: x.memory_key_padding_mask });
+  if (m instanceof nn.TransformerEncoder) return m.forward(x.src, { srcMask: x.mask, srcKeyPaddingMask: x.src_key_padding_mask });
+  if (m instanceof nn.Transformer) return m.forward(x.src, x.tgt, { srcMask: x.src_mask, tgtMask: x.tgt_mask });
   return m.forward(...Object.values(x));
 }
 
@@ -261,6 +271,29 @@ describe('initialisation and behaviour', () => {
       expectThrows(() => new nn.TransformerDecoderLayer({ dModel: 16, nhead: 4, dropout: 2 }), 'RangeError', /TransformerDecoderLayer: dropout: expected a probability in \[0, 1\]/);
       enc.dispose();
       dec.dispose();
+    });
+  });
+
+  test('TransformerEncoder layers start identical (as deep copies); Transformer: keys, Xavier init, shapes', () => {
+    tn.tidy(() => {
+      const layer = new nn.TransformerEncoderLayer({ dModel: 8, nhead: 2, dimFeedforward: 16 });
+      const stack = new nn.TransformerEncoder(layer, 3);
+      expect(stack.layers.at(0)).toBe(layer);
+      expectClose(stack.layers.at(2).linear1.weight, layer.linear1.weight, 0, 0);
+      expect(stack.layers.at(2).linear1.weight).not.toBe(layer.linear1.weight);
+      expect(stack.norm).toBeNull();
+      const t = new nn.Transformer({ dModel: 16, nhead: 4, numEncoderLayers: 2, numDecoderLayers: 1, dimFeedforward: 32, batchFirst: true });
+      const keys = Object.keys(t.stateDict({ keepVars: true }));
+      expect(keys.length).toBe(2 * 12 + 2 + 18 + 2);
+      expect(keys.slice(0, 2)).toEqual(['encoder.layers.0.self_attn.in_proj_weight', 'encoder.layers.0.self_attn.in_proj_bias']);
+      expect(keys).toContain('encoder.norm.weight');
+      expect(keys[keys.length - 1]).toBe('decoder.norm.bias');
+      const w = t.encoder.layers.at(0).linear1.weight; // (32, 16): bound √(6 / 48)
+      expect(w.abs().max().item() as number).toBeLessThanOrEqual(Math.sqrt(6 / 48));
+      expect(w.abs().max().item() as number).toBeGreaterThan(Math.sqrt(6 / 48) * 0.8);
+      expect(t.forward(tn.randn([2, 7, 16]), tn.randn([2, 5, 16]), { tgtIsCausal: true }).shape).toEqual([2, 5, 16]);
+      stack.dispose();
+      t.dispose();
     });
   });
 

@@ -32,3 +32,8 @@ export { TransformerEncoderLayer } from './transformer_encoder_layer';
 export type { TransformerLayerOptions, TransformerEncoderLayerForwardOptions } from './transformer_encoder_layer';
 export { TransformerDecoderLayer } from './transformer_decoder_layer';
 export type { TransformerDecoderLayerForwardOptions } from './transformer_decoder_layer';
+export { TransformerEncoder } from './transformer_encoder';
+export type { TransformerEncoderOptions } from './transformer_encoder';
+export { TransformerDecoder } from './transformer_decoder';
+export { Transformer } from './transformer';
+export type { TransformerOptions, TransformerForwardOptions } from './transformer';

@@ -188,6 +188,13 @@ def nn_layers():
          tlayer(nn.TransformerDecoderLayer, batch_first=True, norm_first=True, layer_norm_eps=1e-6),
          {'tgt': randn(2, 4, 8), 'memory': randn(2, 6, 8), 'tgt_mask': causal(4), 'memory_mask': None, 'tgt_key_padding_mask': None,
           'memory_key_padding_mask': mkpm}, nograd=('tgt_mask',))
+    stack_opts = {**enc_opts, 'batch_first': True, 'norm_first': True, 'num_layers': 2}
+    case('encoder_stack', 'TransformerEncoder', stack_opts,
+         nn.TransformerEncoder(tlayer(nn.TransformerEncoderLayer, batch_first=True, norm_first=True), 2, norm=nn.LayerNorm(8)),
+         {'src': randn(2, 5, 8), 'mask': causal(5), 'src_key_padding_mask': kpm}, nograd=('mask',))
+    case('transformer', 'Transformer', {**enc_opts, 'num_encoder_layers': 2, 'num_decoder_layers': 2},
+         nn.Transformer(d_model=8, nhead=2, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=16, dropout=0.0),
+         {'src': randn(5, 2, 8), 'tgt': randn(4, 2, 8), 'src_mask': None, 'tgt_mask': causal(4)}, nograd=('tgt_mask',))
     return tensors, {'cases': json.dumps(cases)}
 
 
