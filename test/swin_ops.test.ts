@@ -8,7 +8,7 @@
 import * as tn from '../lib';
 import type { Tensor } from '../lib';
 import { native, opId } from '../lib/binding';
-import { FixtureCase, expectClose, expectThrows, flat, loadCases } from './helpers';
+import { FixtureCase, countTicks, expectClose, expectRejects, expectThrows, flat, loadCases } from './helpers';
 
 const S = tn.swin;
 const WS = 7;
@@ -211,6 +211,22 @@ describe('windowAttention', () => {
       const b = grads(false);
       ['out', 'dq', 'dk', 'dv', 'dtable'].forEach((what, i) => expectClose(a[i], b[i], 2e-4, 2e-4, { what }));
     }));
+
+  test('windowAttentionAsync: the same result on the native worker while the event loop turns', async () => {
+    const [q, k, v] = [1, 2, 3].map(() => tn.randn([64 * 4, 3, 49, 32]));
+    const table = tn.randn([169, 3]);
+    const index = S.relativePositionIndex(7);
+    const mask = S.shiftedWindowMask(56, 56, 7, 3);
+    const ticks = countTicks();
+    const a = await S.windowAttentionAsync(q, k, v, table, index, { mask });
+    const turned = ticks.stop();
+    const b = S.windowAttention(q, k, v, table, index, { mask });
+    expectClose(a, b, 0, 0);
+    expect(turned).toBeGreaterThan(0);
+    await expectRejects(S.windowAttentionAsync(q, k, v, table, index, { mask: tn.zeros([3, 49, 49]) }), 'Error', /^windowAttention: expected mask/);
+    await expectRejects(S.windowAttentionAsync(q, k, v, table, index, { scale: 'x' as never }), 'TypeError', /windowAttentionAsync: scale/);
+    tn.dispose([q, k, v, table, index, mask, a, b]);
+  });
 
   test('q, k, v sliced from a qkv projection (non-contiguous) as the official block does', () =>
     tn.tidy(() => {

@@ -12,5 +12,5 @@ export {
   patchUnmerge,
 } from './window';
 export type { ShiftedWindowMaskOptions, PaddedToWindow, StageWindow } from './window';
-export { windowAttention } from './window_attention';
+export { windowAttention, windowAttentionAsync } from './window_attention';
 export type { WindowAttentionOptions } from './window_attention';

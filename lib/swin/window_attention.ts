@@ -23,7 +23,7 @@
  * const out = tn.swin.windowAttention(q, k, v, table, index, { mask, scale: 32 ** -0.5 });   // q (512, 3, 49, 32)
  */
 import { checkBool, checkNumber, typeError } from '../errors';
-import { callT, opId, tensorId } from '../ops/call';
+import { callT, callTAsync, opId, tensorId } from '../ops/call';
 import { Tensor } from '../tensor';
 
 const OP = {
@@ -46,16 +46,15 @@ export interface WindowAttentionOptions {
 
 const KNOWN = new Set(['mask', 'scale', 'fused']);
 
-/** Fused window attention with relative position bias and the shift mask (see the module doc). */
-export function windowAttention(
+function args(
+  where: string,
   q: Tensor,
   k: Tensor,
   v: Tensor,
   relativePositionBiasTable: Tensor,
   relativePositionIndex: Tensor,
-  opts: WindowAttentionOptions = {},
-): Tensor {
-  const where = 'windowAttention';
+  opts: WindowAttentionOptions,
+): [number, ...unknown[]] {
   if (opts === null || typeof opts !== 'object') typeError(`${where}: options`, 'an object', opts);
   for (const key of Object.keys(opts)) if (!KNOWN.has(key)) typeError(`${where}: options`, `one of ${[...KNOWN].join(', ')}`, key);
   const mask = opts.mask ?? null;
@@ -66,7 +65,7 @@ export function windowAttention(
     if (!Number.isFinite(scale)) typeError(`${where}: scale`, 'a finite number', scale);
   }
   const fused = opts.fused === undefined ? true : checkBool(`${where}: fused`, opts.fused);
-  return callT(
+  return [
     fused ? OP.fused : OP.reference,
     tensorId(`${where}: q`, q),
     tensorId(`${where}: k`, k),
@@ -75,5 +74,38 @@ export function windowAttention(
     tensorId(`${where}: relativePositionIndex`, relativePositionIndex),
     mask === null ? null : mask.id,
     scale,
-  );
+  ];
+}
+
+/** Fused window attention with relative position bias and the shift mask (see the module doc). */
+export function windowAttention(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  relativePositionBiasTable: Tensor,
+  relativePositionIndex: Tensor,
+  opts: WindowAttentionOptions = {},
+): Tensor {
+  const [op, ...rest] = args('windowAttention', q, k, v, relativePositionBiasTable, relativePositionIndex, opts);
+  return callT(op, ...rest);
+}
+
+/**
+ * {@link windowAttention} on the addon's native worker thread: the event loop keeps turning
+ * while it computes. The inputs must stay alive (not disposed) until the promise settles.
+ */
+export function windowAttentionAsync(
+  q: Tensor,
+  k: Tensor,
+  v: Tensor,
+  relativePositionBiasTable: Tensor,
+  relativePositionIndex: Tensor,
+  opts: WindowAttentionOptions = {},
+): Promise<Tensor> {
+  try {
+    const [op, ...rest] = args('windowAttentionAsync', q, k, v, relativePositionBiasTable, relativePositionIndex, opts);
+    return callTAsync(op, ...rest);
+  } catch (e) {
+    return Promise.reject(e);
+  }
 }
