@@ -314,3 +314,68 @@ describe('initialisation and behaviour', () => {
     });
   });
 });
+
+describe('positional encodings', () => {
+  const P = tn.loadSafetensors(fixturePath('nn_layers'));
+
+  test('SinusoidalPositionalEncoding: the PyTorch tutorial table, offsets, no state-dict keys', () => {
+    tn.tidy(() => {
+      const pos = new nn.SinusoidalPositionalEncoding({ dModel: 8, maxLen: 20, dtype: 'float64' });
+      expectClose(pos.pe, P['pos.sinusoidal.pe'], 1e-12, 1e-10);
+      expect(Object.keys(pos.stateDict())).toEqual([]);
+      const x = tn.randn([2, 5, 8], { dtype: 'float64' });
+      expectClose(pos.forward(x, { offset: 4 }), x.add(P['pos.sinusoidal.pe'].narrow(0, 4, 5)), 1e-12, 1e-10);
+      expectThrows(() => pos.forward(x, { offset: 16 }), 'RangeError', /positions 16..20 exceed maxLen 20/);
+      expectThrows(() => new nn.SinusoidalPositionalEncoding({ dModel: 7 }), 'RangeError', /dModel must be even/);
+      pos.dispose();
+    });
+  });
+
+  test('LearnedPositionalEmbedding: weight, std, offsets, gradient', () => {
+    tn.tidy(() => {
+      const pos = new nn.LearnedPositionalEmbedding(64, 16);
+      expect(Object.keys(pos.stateDict({ keepVars: true }))).toEqual(['weight']);
+      const std = pos.weight.std().item() as number;
+      expect(std).toBeGreaterThan(0.015);
+      expect(std).toBeLessThan(0.025);
+      const x = tn.zeros([2, 3, 16]);
+      const y = pos.forward(x, { offset: 10 });
+      expectClose(y.select(0, 1), pos.weight.narrow(0, 10, 3), 0, 0, { checkDtype: false });
+      y.sum().backward();
+      expect(flat(pos.weight.grad!.sum(1))[10]).toBe(2 * 16);
+      expect(flat(pos.weight.grad!.sum(1))[0]).toBe(0);
+      pos.dispose();
+    });
+  });
+
+  test('RotaryEmbedding: Hugging Face rotate-half RoPE, partial rotary, relative-position property', () => {
+    tn.tidy(() => {
+      const q = P['pos.rope.in'];
+      const rope = new nn.RotaryEmbedding({ dim: 8, maxLen: 32 });
+      expect(Object.keys(rope.stateDict())).toEqual([]);
+      expectClose(rope.forward(q, { offset: 3 }), P['pos.rope.out'], 1e-12, 1e-10);
+      const partial = new nn.RotaryEmbedding({ dim: 4, maxLen: 32, base: 500 });
+      expectClose(partial.forward(q), P['pos.rope_partial.out'], 1e-12, 1e-10);
+      // q_m · k_n depends on m - n only
+      const a = tn.randn([1, 8], { dtype: 'float64' });
+      const b = tn.randn([1, 8], { dtype: 'float64' });
+      const dot = (m: number, n: number): number => rope.forward(a, { offset: m }).mul(rope.forward(b, { offset: n })).sum().item() as number;
+      expect(dot(7, 3)).toBeCloseTo(dot(14, 10), 10);
+      expect(rope.forward(tn.randn([2, 4, 8])).dtype).toBe('float32');
+      expectThrows(() => rope.forward(tn.randn([4, 6])), 'RangeError', /expected an input of shape \(\*, L, >= 8\)/);
+      rope.dispose();
+      partial.dispose();
+    });
+  });
+
+  test('alibiSlopes: the reference slopes, powers of two and not', () => {
+    for (const h of [1, 8, 6, 12]) {
+      const want = flat(P[`pos.alibi.${h}`]);
+      const got = nn.alibiSlopeValues(h);
+      expect(got.length).toBe(h);
+      got.forEach((v, i) => expect(Math.abs(v - want[i])).toBeLessThanOrEqual(1e-15)); // (JS and C pow may differ in the last bit)
+    }
+    expect(nn.alibiSlopeValues(8)).toEqual([1 / 2, 1 / 4, 1 / 8, 1 / 16, 1 / 32, 1 / 64, 1 / 128, 1 / 256]);
+    tn.tidy(() => expect(nn.alibiSlopes(4).shape).toEqual([4]));
+  });
+});

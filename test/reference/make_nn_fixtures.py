@@ -195,6 +195,42 @@ def nn_layers():
     case('transformer', 'Transformer', {**enc_opts, 'num_encoder_layers': 2, 'num_decoder_layers': 2},
          nn.Transformer(d_model=8, nhead=2, num_encoder_layers=2, num_decoder_layers=2, dim_feedforward=16, dropout=0.0),
          {'src': randn(5, 2, 8), 'tgt': randn(4, 2, 8), 'src_mask': None, 'tgt_mask': causal(4)}, nograd=('tgt_mask',))
+    # Positional encodings: the PyTorch tutorial's sinusoidal table, Hugging Face LLaMA's
+    # rotate-half RoPE, and the ALiBi paper's reference slopes.
+    max_len, d = 20, 8
+    pos = torch.arange(max_len, dtype=torch.float64).unsqueeze(1)
+    div_term = torch.exp(torch.arange(0, d, 2, dtype=torch.float64) * (-math.log(10000.0) / d))
+    pe = torch.zeros(max_len, d, dtype=torch.float64)
+    pe[:, 0::2] = torch.sin(pos * div_term)
+    pe[:, 1::2] = torch.cos(pos * div_term)
+    tensors['pos.sinusoidal.pe'] = pe
+
+    def rope(x, dim, offset, base=10000.0):
+        inv_freq = 1.0 / (base ** (torch.arange(0, dim, 2, dtype=torch.float64) / dim))
+        t = torch.arange(offset, offset + x.shape[-2], dtype=torch.float64)
+        emb = torch.cat([torch.outer(t, inv_freq)] * 2, dim=-1)
+        xr, rest = x[..., :dim], x[..., dim:]
+        x1, x2 = xr[..., :dim // 2], xr[..., dim // 2:]
+        out = xr * emb.cos() + torch.cat([-x2, x1], dim=-1) * emb.sin()
+        return torch.cat([out, rest], dim=-1)
+
+    q = randn(2, 3, 6, 8)
+    tensors['pos.rope.in'] = q
+    tensors['pos.rope.out'] = rope(q, 8, 3)
+    tensors['pos.rope_partial.out'] = rope(q, 4, 0, base=500.0)
+
+    def get_slopes(n):  # github.com/ofirpress/attention_with_linear_biases
+        def get_slopes_power_of_2(n):
+            start = (2 ** (-2 ** -(math.log2(n) - 3)))
+            ratio = start
+            return [start * ratio ** i for i in range(n)]
+        if math.log2(n).is_integer():
+            return get_slopes_power_of_2(n)
+        closest_power_of_2 = 2 ** math.floor(math.log2(n))
+        return get_slopes_power_of_2(closest_power_of_2) + get_slopes(2 * closest_power_of_2)[0::2][:n - closest_power_of_2]
+
+    for h in (1, 8, 6, 12):
+        tensors[f'pos.alibi.{h}'] = torch.tensor(get_slopes(h), dtype=torch.float64)
     return tensors, {'cases': json.dumps(cases)}
 
 
