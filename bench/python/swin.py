@@ -5,7 +5,9 @@ addon links) and the same thread settings. The code is written op for op like th
 microsoft/Swin-Transformer models/swin_transformer.py (from its semantics, see
 /work/shared/REFERENCE.md): torch.roll(-shift) + view/permute window partition, and
 WindowAttention.forward after the qkv projection: q * scale @ k^T, + the relative position
-bias gathered from the table, + the shift mask per window, softmax, @ v.
+bias gathered from the table, + the shift mask per window, softmax, @ v; and a whole
+SwinTransformerBlock.forward (pre-norm, window attention with qkv and proj, MLP with GELU,
+residuals) as functional code.
 
     swin.py THREADS CONFIG_JSON   -> {"rows": [{"case", "ms"}], "torch"}
 
@@ -16,6 +18,7 @@ import sys
 import time
 
 import torch
+import torch.nn.functional as F
 
 
 def median(xs):
@@ -80,6 +83,37 @@ def window_attention(q, k, v, table, index, mask, scale):
     return attn @ v
 
 
+def swin_block(x, p, H, W, ws, shift, nH, mask, index):
+    """SwinTransformerBlock.forward, op for op (pre-norm, drop path 0): attention half then MLP."""
+    B, L, C = x.shape
+    N, d = ws * ws, C // nH
+    shortcut = x
+    x = F.layer_norm(x, (C,), p['norm1_w'], p['norm1_b']).view(B, H, W, C)
+    x = torch.roll(x, shifts=(-shift, -shift), dims=(1, 2))
+    xw = window_partition(x, ws).view(-1, N, C)
+    Bw = xw.shape[0]
+    qkv = F.linear(xw, p['qkv_w'], p['qkv_b']).reshape(Bw, N, 3, nH, d).permute(2, 0, 3, 1, 4)
+    o = window_attention(qkv[0], qkv[1], qkv[2], p['table'], index, mask, d ** -0.5)
+    o = F.linear(o.transpose(1, 2).reshape(Bw, N, C), p['proj_w'], p['proj_b'])
+    x = window_reverse(o.view(-1, ws, ws, C), ws, H, W)
+    x = torch.roll(x, shifts=(shift, shift), dims=(1, 2)).view(B, H * W, C)
+    x = shortcut + x
+    h = F.layer_norm(x, (C,), p['norm2_w'], p['norm2_b'])
+    return x + F.linear(F.gelu(F.linear(h, p['fc1_w'], p['fc1_b'])), p['fc2_w'], p['fc2_b'])
+
+
+def block_params(C, nH, ws, hidden):
+    return {
+        'norm1_w': torch.ones(C), 'norm1_b': torch.zeros(C),
+        'qkv_w': torch.randn(3 * C, C) * C ** -0.5, 'qkv_b': torch.zeros(3 * C),
+        'proj_w': torch.randn(C, C) * C ** -0.5, 'proj_b': torch.zeros(C),
+        'table': torch.randn((2 * ws - 1) ** 2, nH) * 0.02,
+        'norm2_w': torch.ones(C), 'norm2_b': torch.zeros(C),
+        'fc1_w': torch.randn(hidden, C) * C ** -0.5, 'fc1_b': torch.zeros(hidden),
+        'fc2_w': torch.randn(C, hidden) * hidden ** -0.5, 'fc2_b': torch.zeros(C),
+    }
+
+
 def run(threads, cfg):
     torch.set_num_threads(threads)
     B, res, ws, shift, dim, nH = cfg['batch'], cfg['res'], cfg['window'], cfg['shift'], cfg['dim'], cfg['heads']
@@ -110,6 +144,19 @@ def run(threads, cfg):
         w = part()
         rows.append(dict(case='reverse+roll', ms=timed(
             lambda: torch.roll(window_reverse(w.view(-1, ws, ws, dim), ws, res, res), shifts=(shift, shift), dims=(1, 2)), reps)))
+    p = block_params(dim, nH, ws, 4 * dim)
+    xb = torch.randn(B, res * res, dim)
+    with torch.no_grad():
+        rows.append(dict(case='block fwd', ms=timed(lambda: swin_block(xb, p, res, res, ws, shift, nH, mask, index), reps)))
+    pg = {k: t.clone().requires_grad_(True) for k, t in p.items()}
+    xg = xb.clone().requires_grad_(True)
+    gb = torch.randn(B, res * res, dim)
+
+    def block_step():
+        swin_block(xg, pg, res, res, ws, shift, nH, mask, index).backward(gb)
+        for t in [xg, *pg.values()]:
+            t.grad = None
+    rows.append(dict(case='block fwd+bwd', ms=timed(block_step, reps)))
     return dict(rows=rows, torch=torch.__version__)
 
 
