@@ -226,3 +226,77 @@ describe('learning-rate schedulers', () => {
     });
   });
 });
+
+describe('checkpoint and resume', () => {
+  /** A small model, AdamW, clipping and a warm-up + cosine schedule, on fixed data. */
+  function setup(seed: number) {
+    tn.manualSeed(seed);
+    const model = new tn.nn.Sequential(new tn.nn.Linear(6, 12), new tn.nn.GELU(), new tn.nn.LayerNorm([12]), new tn.nn.Linear(12, 3));
+    const opt = new optim.AdamW(model.parameters(), { lr: 1e-2, weightDecay: 0.05, amsgrad: true });
+    const sched = new optim.LinearWarmupCosine(opt, { warmupSteps: 3, totalSteps: 20, minLr: 1e-3 });
+    return { model, opt, sched };
+  }
+  const data = tn.tidy(() => {
+    tn.manualSeed(42);
+    return { x: tn.randn([16, 6]), y: tn.randint(0, 3, [16]) };
+  });
+  const lossFn = new tn.nn.CrossEntropyLoss({ labelSmoothing: 0.1 });
+  function train({ model, opt, sched }: ReturnType<typeof setup>, steps: number, accumulate = 1): void {
+    for (let s = 0; s < steps; s++) {
+      opt.zeroGrad();
+      for (let a = 0; a < accumulate; a++)
+        tn.tidy(() => {
+          const rows = 16 / accumulate;
+          const x = data.x.narrow(0, a * rows, rows);
+          const y = data.y.narrow(0, a * rows, rows);
+          lossFn.forward(model.forward(x), y).div(accumulate).backward();
+        });
+      optim.clipGradNorm(model.parameters(), 1.0).dispose();
+      opt.step();
+      sched.step();
+    }
+  }
+
+  test('model + optimiser + scheduler through safetensors bytes continue bit-identically', () => {
+    const a = setup(1);
+    train(a, 5);
+    const modelBytes = tn.serializeSafetensors(tn.tidy(() => a.model.stateDict()));
+    const flat = tn.tidy(() => optim.flattenOptimizerState(a.opt.stateDict()));
+    const optBytes = tn.serializeSafetensors(flat.tensors, flat.metadata);
+    tn.dispose(flat.tensors);
+    const schedState = JSON.parse(JSON.stringify(a.sched.stateDict()));
+    train(a, 6);
+
+    const b = setup(2); // other initial weights: everything must come from the checkpoint
+    b.model.loadStateDict(tn.loadSafetensors(modelBytes));
+    const { tensors, metadata } = tn.loadSafetensorsWithMetadata(optBytes);
+    b.opt.loadStateDict(optim.unflattenOptimizerState(tensors, metadata));
+    tn.dispose(tensors);
+    b.sched.loadStateDict(schedState);
+    expect(b.opt.paramGroups[0].lr).toBe(schedState._last_lr[0]);
+    train(b, 6);
+
+    const sa = a.model.stateDict({ keepVars: true });
+    const sb = b.model.stateDict({ keepVars: true });
+    for (const k of Object.keys(sa)) expectClose(sb[k], sa[k], 0, 0, { what: k });
+    expect(b.sched.getLastLr()).toEqual(a.sched.getLastLr());
+    for (const s of [a, b]) {
+      s.opt.dispose();
+      s.model.dispose();
+    }
+  });
+
+  test('gradient accumulation over 4 micro-batches matches the full batch', () => {
+    const a = setup(3);
+    const b = setup(3);
+    train(a, 3, 1);
+    train(b, 3, 4);
+    const sa = a.model.stateDict({ keepVars: true });
+    const sb = b.model.stateDict({ keepVars: true });
+    for (const k of Object.keys(sa)) expectClose(sb[k], sa[k], 1e-5, 1e-4, { what: k });
+    for (const s of [a, b]) {
+      s.opt.dispose();
+      s.model.dispose();
+    }
+  });
+});

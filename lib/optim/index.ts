@@ -9,3 +9,5 @@ export { AdamW } from './adamw';
 export { clipGradNorm } from './clip_grad';
 export { LRScheduler, StepLR, LinearWarmupCosine } from './lr_scheduler';
 export type { SchedulerStateDict, StepLROptions, LinearWarmupCosineOptions } from './lr_scheduler';
+export { flattenOptimizerState, unflattenOptimizerState } from './checkpoint';
+export type { FlatOptimizerState } from './checkpoint';
