@@ -315,6 +315,29 @@ describe('initialisation and behaviour', () => {
   });
 });
 
+describe('FeedForward', () => {
+  test('plain and gated forms: keys, formula, gradients', () => {
+    tn.tidy(() => {
+      const x = tn.randn([2, 3, 8], { dtype: 'float64' });
+      const plain = new nn.FeedForward({ dModel: 8, dimFeedforward: 16, activation: 'gelu-tanh', dtype: 'float64' });
+      expect(Object.keys(plain.stateDict({ keepVars: true }))).toEqual(['linear1.weight', 'linear1.bias', 'linear2.weight', 'linear2.bias']);
+      const l = plain as unknown as Record<string, tn.nn.Linear>;
+      expectClose(plain.forward(x), l.linear2.forward(l.linear1.forward(x).gelu('tanh')), 1e-12, 1e-10);
+      const swiglu = new nn.FeedForward({ dModel: 8, dimFeedforward: 12, activation: 'swiglu', dtype: 'float64' });
+      expect(Object.keys(swiglu.stateDict({ keepVars: true }))).toEqual(['w1.weight', 'w2.weight', 'w3.weight']);
+      const w = swiglu as unknown as Record<string, tn.nn.Linear>;
+      const y = swiglu.forward(x);
+      expectClose(y, w.w2.forward(w.w1.forward(x).silu().mul(w.w3.forward(x))), 1e-12, 1e-10);
+      y.sum().backward();
+      expect(w.w3.weight.grad!.shape).toEqual([12, 8]);
+      expect(new nn.FeedForward({ dModel: 4 }).dimFeedforward).toBe(16);
+      expectThrows(() => new nn.FeedForward({ dModel: 4, activation: 'tanh' as never }), 'TypeError', /FeedForward: activation: expected 'relu', 'gelu'/);
+      plain.dispose();
+      swiglu.dispose();
+    });
+  });
+});
+
 describe('positional encodings', () => {
   const P = tn.loadSafetensors(fixturePath('nn_layers'));
 

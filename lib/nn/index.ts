@@ -44,3 +44,5 @@ export type { LearnedPositionalEmbeddingOptions } from './learned_positional_emb
 export { RotaryEmbedding } from './rotary_embedding';
 export type { RotaryEmbeddingOptions } from './rotary_embedding';
 export { alibiSlopes, alibiSlopeValues } from './alibi';
+export { FeedForward } from './feed_forward';
+export type { FeedForwardOptions, FeedForwardActivation } from './feed_forward';
