@@ -82,6 +82,20 @@ describe('optimisers against torch.optim (bit-exact over 5 steps)', () => {
   });
 });
 
+describe("PyTorch's own optimiser state loads and continues", () => {
+  test.each(cases.map((c) => [c.name, c] as const))('%s: torch state after 3 steps, then steps 4 and 5', (_n, c) => {
+    tn.tidy(() => {
+      const params = Array.from({ length: N_PARAMS }, (_, i) => F[`${c.name}.p${i}.after2`].clone().requiresGrad_(true));
+      const opt = make(c, params);
+      const flatState: Record<string, Tensor> = {};
+      for (const [k, t] of Object.entries(F)) if (k.startsWith(`${c.name}.state3.`)) flatState[`state.${k.slice(c.name.length + 8)}`] = t;
+      opt.loadStateDict(optim.unflattenOptimizerState(flatState, { param_groups: JSON.stringify([{ ...c.param_group, params: [0, 1, 2] }]) }));
+      run(c, opt, params, 3, c.steps);
+      opt.dispose();
+    });
+  });
+});
+
 describe('optimiser behaviour', () => {
   test('parameter groups, zeroGrad, parameters without gradients, a fused call per group', () => {
     tn.tidy(() => {

@@ -23,6 +23,7 @@ parameters after each of 5 steps, and the optimiser state after the last step:
 
     <case>.p<i>.init, <case>.p<i>.grad<s>, <case>.p<i>.after<s>   (s = 0..4)
     <case>.state.<i>.<key>                                        (exp_avg, momentum_buffer, ...)
+    <case>.state3.<i>.<key>                                       (the state after 3 steps)
 
 plus clip_grad_norm_ cases (clip.<case>.g<i>, clip.<case>.out<i>, clip.<case>.total) and
 StepLR learning rates (steplr.<case>.lrs). Metadata `optim` lists the optimiser cases,
@@ -258,6 +259,11 @@ def optim():
             opt.step()
             for i, p in enumerate(params):
                 tensors[f'{name}.p{i}.after{s}'] = p.detach().clone()
+            if s == 2:  # PyTorch's own state after 3 steps, to resume from in TypeScript
+                for i, st in opt.state_dict()['state'].items():
+                    for k, v in st.items():
+                        if v is not None:
+                            tensors[f'{name}.state3.{i}.{k}'] = v.clone()
         sd = opt.state_dict()
         for i, st in sd['state'].items():
             for k, v in st.items():
