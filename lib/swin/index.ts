@@ -1,4 +1,4 @@
-/** tn.swin: the window ops of Swin Transformer (partition, shift, mask, relative position bias, window attention, patch merging). */
+/** tn.swin: the window ops of Swin Transformer (partition, shift, mask, relative position bias, window attention, patch merging) and its modules (PatchEmbed ... SwinTransformer, swinT/S/B). */
 export {
   windowPartition,
   windowReverse,
@@ -14,3 +14,12 @@ export {
 export type { ShiftedWindowMaskOptions, PaddedToWindow, StageWindow } from './window';
 export { windowAttention, windowAttentionAsync } from './window_attention';
 export type { WindowAttentionOptions } from './window_attention';
+export { DropPath, PatchEmbed, WindowAttention, Mlp, SwinTransformerBlock, PatchMerging, BasicLayer, SwinTransformer, swinT, swinS, swinB } from './modules';
+export type {
+  PatchEmbedOptions,
+  WindowAttentionModuleOptions,
+  SwinTransformerBlockOptions,
+  BasicLayerOptions,
+  SwinTransformerOptions,
+  SwinLoadStateDictOptions,
+} from './modules';
