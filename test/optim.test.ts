@@ -148,6 +148,39 @@ describe('optimiser behaviour', () => {
     tn.dispose([x, y]);
   });
 
+  test('large groups update in parallel across tensors, bit-identical to one thread', () => {
+    const threads = tn.getNumThreads();
+    try {
+      for (const make of [
+        (ps: Tensor[]) => new optim.AdamW(ps, { lr: 1e-2, amsgrad: true }),
+        (ps: Tensor[]) => new optim.Adam(ps, { lr: 1e-2, weightDecay: 0.1 }),
+        (ps: Tensor[]) => new optim.SGD(ps, { lr: 1e-2, momentum: 0.9, nesterov: true, weightDecay: 0.01 }),
+      ]) {
+        tn.tidy(() => {
+          tn.manualSeed(5);
+          const init = [[300, 400], [400], [256, 512], [1000], [64, 64, 8]].map((s) => tn.randn(s));
+          const grads = [0, 1, 2].map(() => init.map((p) => tn.randnLike(p)));
+          const result = (n: number): Tensor[] => {
+            tn.setNumThreads(n);
+            const ps = init.map((p) => p.clone().requiresGrad_(true));
+            const opt = make(ps);
+            for (const g of grads) {
+              ps.forEach((p, i) => (p.grad = g[i].clone()));
+              opt.step();
+            }
+            opt.dispose();
+            return ps;
+          };
+          const one = result(1);
+          const two = result(2);
+          one.forEach((p, i) => expectClose(two[i], p, 0, 0, { what: `param ${i}` }));
+        });
+      }
+    } finally {
+      tn.setNumThreads(threads);
+    }
+  });
+
   test('errors', () => {
     tn.tidy(() => {
       const p = tn.ones([2], { requiresGrad: true });

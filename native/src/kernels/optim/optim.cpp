@@ -32,6 +32,12 @@ void checkPair(const char* op, size_t i, const char* name, const at::Tensor& p, 
               ", but got ", t.device(), " instead.");
 }
 
+int64_t totalNumel(const std::vector<at::Tensor>& ts) {
+  int64_t n = 0;
+  for (const auto& t : ts) n += t.numel();
+  return n;
+}
+
 }  // namespace
 
 void sgdStep(const std::vector<at::Tensor>& params, const std::vector<at::Tensor>& grads,
@@ -46,8 +52,7 @@ void sgdStep(const std::vector<at::Tensor>& params, const std::vector<at::Tensor
     checkPair("sgdStep", i, "grads", params[i], grads[i]);
     if (o.momentum != 0) checkPair("sgdStep", i, "momentum buffers", params[i], bufs[i]);
   }
-  at::NoGradGuard noGrad;
-  for (size_t i = 0; i < n; ++i) {
+  forEachTensor(n, totalNumel(params), [&](size_t i) {
     const at::Tensor& p = params[i];
     at::Tensor d = o.maximize ? grads[i].neg() : grads[i];
     if (o.weightDecay != 0) d = d.add(p, o.weightDecay);       // d <- g + wd p
@@ -58,7 +63,7 @@ void sgdStep(const std::vector<at::Tensor>& params, const std::vector<at::Tensor
       d = o.nesterov ? d.add(buf, o.momentum) : buf;            // d <- d + m buf | buf
     }
     p.add_(d, -o.lr);                                           // p <- p - lr d
-  }
+  });
 }
 
 void adamStep(const std::vector<at::Tensor>& params, const std::vector<at::Tensor>& grads,
@@ -78,8 +83,7 @@ void adamStep(const std::vector<at::Tensor>& params, const std::vector<at::Tenso
     if (o.amsgrad) checkPair(op, i, "max_exp_avg_sq", params[i], maxExpAvgSqs[i]);
     TORCH_CHECK(steps[i] >= 1, op, ": steps[", i, "] must be >= 1, but got ", steps[i], " instead.");
   }
-  at::NoGradGuard noGrad;
-  for (size_t i = 0; i < n; ++i) {
+  forEachTensor(n, totalNumel(params), [&](size_t i) {
     const at::Tensor& p = params[i];
     const at::Tensor& m = expAvgs[i];
     const at::Tensor& v = expAvgSqs[i];
@@ -100,7 +104,7 @@ void adamStep(const std::vector<at::Tensor>& params, const std::vector<at::Tenso
       denom = v.sqrt().div(bc2Sqrt).add_(o.eps);                   // √v / √bc2 + eps
     }
     p.addcdiv_(m, denom, -stepSize);                               // p <- p - lr/bc1 m / denom
-  }
+  });
 }
 
 at::Tensor clipGradNorm(const std::vector<at::Tensor>& grads, double maxNorm, double normType) {

@@ -1,7 +1,7 @@
 // Fused multi-tensor optimiser updates (SGD, Adam, AdamW) and gradient-norm clipping.
 //
 // One call updates every parameter of a parameter group: the loop over tensors runs in C++
-// under a NoGradGuard, with the same in-place ATen ops, in the same order, as PyTorch 1.13's
+// (in parallel across tensors) under a NoGradGuard, with the same in-place ATen ops, in the same order, as PyTorch 1.13's
 // single-tensor (CPU) path of torch.optim, so results match it to the last bit.
 //
 //   SGD:    g = grad (+ wd * p);  buf = first ? g : momentum * buf + (1 - dampening) * g
@@ -20,6 +20,8 @@
 #pragma once
 #include <ATen/core/Tensor.h>
 
+#include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace tn {
@@ -50,6 +52,10 @@ void adamStep(const std::vector<at::Tensor>& params, const std::vector<at::Tenso
 /// Scales the gradients in place so that their joint p-norm is at most maxNorm (p may be
 /// infinity); returns the norm before scaling (a 0-D tensor), as torch.nn.utils.clip_grad_norm_.
 at::Tensor clipGradNorm(const std::vector<at::Tensor>& grads, double maxNorm, double normType);
+
+/// Calls update(i) for i < n, across the intra-op threads when the group is large enough, with
+/// gradients off (cpu/optim_kernel.cpp). Exceptions propagate.
+void forEachTensor(size_t n, int64_t totalNumel, const std::function<void(size_t)>& update);
 
 }  // namespace optim
 }  // namespace tn
