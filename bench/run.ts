@@ -9,13 +9,15 @@ import * as tn from '../lib';
 import { attention } from './attention';
 import { overhead } from './overhead';
 import { swin } from './swin';
+import { swinModel } from './swin_model';
 import { table } from './util';
 
 const benches: Record<string, () => string> = {
   overhead: () =>
     [1, 2].map((threads) => table(`Per-op overhead, ${threads} thread${threads > 1 ? 's' : ''} (us per op, median of 7)`, 'us', overhead(threads))).join('\n'),
   attention,
-  swin,
+  swin: () => [swin(), swinModel()].join('\n'),
+  swinModel,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
