@@ -148,6 +148,20 @@ describe('optimiser behaviour', () => {
     tn.dispose([x, y]);
   });
 
+  test('stepAsync runs on the native worker and equals step', async () => {
+    const c = cases.find((k) => k.name === 'adamw_wd_amsgrad')!;
+    const params = initParams(c);
+    const opt = make(c, params);
+    for (let s = 0; s < c.steps; s++) {
+      opt.zeroGrad();
+      params.forEach((p, i) => (p.grad = F[`${c.name}.p${i}.grad${s}`].clone()));
+      await opt.stepAsync();
+      params.forEach((p, i) => expectClose(p, F[`${c.name}.p${i}.after${s}`], 0, 0, { what: `p${i} after step ${s}` }));
+    }
+    opt.dispose();
+    tn.dispose(params);
+  });
+
   test('large groups update in parallel across tensors, bit-identical to one thread', () => {
     const threads = tn.getNumThreads();
     try {

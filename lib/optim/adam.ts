@@ -13,7 +13,7 @@
  * const opt = new tn.optim.Adam(model.parameters(), { lr: 1e-3, betas: [0.9, 0.98] });
  * opt.zeroGrad(); loss.backward(); opt.step();
  */
-import { native, opId } from '../binding';
+import { opId } from '../binding';
 import { zerosLike } from '../creation';
 import { checkBool, typeError } from '../errors';
 import { keep } from '../memory';
@@ -73,7 +73,7 @@ export class Adam extends Optimizer<Required<AdamOptions>> {
     } as Required<AdamOptions>;
   }
 
-  protected updateGroup(g: ParamGroup<Required<AdamOptions>>, params: Tensor[], grads: Tensor[]): void {
+  protected prepareGroup(g: ParamGroup<Required<AdamOptions>>, params: Tensor[], grads: Tensor[]): [number, ...unknown[]] {
     const m: number[] = [];
     const v: number[] = [];
     const vmax: number[] = [];
@@ -88,9 +88,9 @@ export class Adam extends Optimizer<Required<AdamOptions>> {
       steps.push(s.step);
     }
     OP ??= opId('adamStep');
-    native.op(
+    return [
       OP, params.map((p) => p.id), grads.map((t) => t.id), m, v, vmax, steps,
       g.lr, g.betas[0], g.betas[1], g.eps, g.weightDecay, g.amsgrad, g.maximize, this.decoupled,
-    );
+    ];
   }
 }

@@ -24,6 +24,7 @@
  * }
  */
 import { noGrad } from '../autograd';
+import { native } from '../binding';
 import { full } from '../creation';
 import { isFloating } from '../dtype';
 import { describe, typeError } from '../errors';
@@ -96,24 +97,36 @@ export abstract class Optimizer<O extends object> {
   step(): void {
     this.checkAlive('step');
     for (const g of this.paramGroups) {
-      const withGrad: Tensor[] = [];
-      const grads: Tensor[] = [];
-      for (const p of g.params) {
-        const gr = p.grad;
-        if (gr === null) continue;
-        withGrad.push(p);
-        grads.push(gr);
-      }
+      const [params, grads] = withGradients(g.params);
       try {
-        if (withGrad.length) this.updateGroup(g, withGrad, grads);
+        if (params.length) native.op(...this.prepareGroup(g, params, grads));
       } finally {
         for (const gr of grads) gr.dispose();
       }
     }
   }
 
-  /** @internal The fused update of one group's parameters that have gradients. */
-  protected abstract updateGroup(g: ParamGroup<O>, params: Tensor[], grads: Tensor[]): void;
+  /**
+   * {@link step} on the addon's native worker: the event loop keeps running meanwhile. Leave
+   * the parameters, their gradients and the optimiser alone until the promise settles.
+   */
+  async stepAsync(): Promise<void> {
+    this.checkAlive('stepAsync');
+    for (const g of this.paramGroups) {
+      const [params, grads] = withGradients(g.params);
+      try {
+        if (params.length) await native.opAsync(...this.prepareGroup(g, params, grads));
+      } finally {
+        for (const gr of grads) gr.dispose();
+      }
+    }
+  }
+
+  /**
+   * @internal Creates missing state for one group's parameters that have gradients and
+   * returns the fused native op's index and arguments.
+   */
+  protected abstract prepareGroup(g: ParamGroup<O>, params: Tensor[], grads: Tensor[]): [number, ...unknown[]];
 
   /** @internal The state of `p`, created by `init` on first use. */
   protected stateOf(p: Tensor, init: () => ParamState): ParamState {
@@ -249,4 +262,17 @@ export function checkHyper(where: string, name: string, v: unknown, lo = 0, hi =
 /** The entries of `o` whose value is not undefined (an undefined option means its default). */
 export function withoutUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The parameters that have a gradient, and those gradients (new handles: dispose them). */
+function withGradients(params: Tensor[]): [Tensor[], Tensor[]] {
+  const ps: Tensor[] = [];
+  const gs: Tensor[] = [];
+  for (const p of params) {
+    const g = p.grad;
+    if (g === null) continue;
+    ps.push(p);
+    gs.push(g);
+  }
+  return [ps, gs];
 }

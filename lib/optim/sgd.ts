@@ -14,7 +14,7 @@
  * const opt = new tn.optim.SGD(model.parameters(), { lr: 0.1, momentum: 0.9, nesterov: true });
  * opt.zeroGrad(); loss.backward(); opt.step();
  */
-import { native, opId } from '../binding';
+import { opId } from '../binding';
 import { zerosLike } from '../creation';
 import { checkBool, typeError } from '../errors';
 import { keep } from '../memory';
@@ -73,7 +73,7 @@ export class SGD extends Optimizer<Required<SGDOptions>> {
     } as Required<SGDOptions>;
   }
 
-  protected updateGroup(g: ParamGroup<Required<SGDOptions>>, params: Tensor[], grads: Tensor[]): void {
+  protected prepareGroup(g: ParamGroup<Required<SGDOptions>>, params: Tensor[], grads: Tensor[]): [number, ...unknown[]] {
     const bufs: number[] = [];
     const first: number[] = [];
     if (g.momentum !== 0) {
@@ -87,6 +87,6 @@ export class SGD extends Optimizer<Required<SGDOptions>> {
       }
     }
     OP ??= opId('sgdStep');
-    native.op(OP, params.map((p) => p.id), grads.map((t) => t.id), bufs, first, g.lr, g.momentum, g.dampening, g.weightDecay, g.nesterov, g.maximize);
+    return [OP, params.map((p) => p.id), grads.map((t) => t.id), bufs, first, g.lr, g.momentum, g.dampening, g.weightDecay, g.nesterov, g.maximize];
   }
 }
