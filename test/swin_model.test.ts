@@ -97,6 +97,44 @@ describe('SwinTransformerBlock', () => {
     b.dispose();
   });
 
+  test('attnDrop in training takes the materialised path: with p ~ 0 it equals the fused kernel, mask and gradients included', () =>
+    tn.tidy(() => {
+      tn.manualSeed(3);
+      const o = { dim: 16, windowSize: 4, numHeads: 2 };
+      const fused = new tn.swin.WindowAttention(o).to('float64');
+      const math = new tn.swin.WindowAttention({ ...o, attnDrop: 1e-15 }).to('float64');
+      math.loadStateDict(tn.tidy(() => fused.stateDict()));
+      const mask = tn.swin.shiftedWindowMask(8, 8, 4, 2, { dtype: 'float64' });
+      const x = tn.randn([8, 16, 16], { dtype: 'float64' });
+      const [xa, xb] = [x.clone().requiresGrad_(), x.clone().requiresGrad_()];
+      const a = fused.forward(xa, mask);
+      const b = math.forward(xb, mask);
+      expectClose(b, a, 1e-12, 1e-10);
+      a.sum().backward();
+      b.sum().backward();
+      expectClose(xb.grad!, xa.grad!, 1e-12, 1e-10);
+      expectClose(math.relative_position_bias_table.grad!, fused.relative_position_bias_table.grad!, 1e-12, 1e-10);
+      fused.dispose();
+      math.dispose();
+    }));
+
+  test('DropPath: per sample, zero or scaled by 1 / (1 - p) in training; identity in eval', () =>
+    tn.tidy(() => {
+      tn.manualSeed(0);
+      const d = new tn.swin.DropPath(0.5);
+      const x = tn.ones([64, 3, 2]);
+      const y = d.forward(x);
+      const perSample = y.reshape([64, 6]);
+      const first = perSample.select(1, 0);
+      expectClose(perSample, first.unsqueeze(1).expand([64, 6]), 0, 0);
+      const vals = first.toArray() as number[];
+      expect(vals.every((v) => v === 0 || v === 2)).toBe(true);
+      expect(vals.some((v) => v === 0) && vals.some((v) => v === 2)).toBe(true);
+      d.eval();
+      expect(d.forward(x)).toBe(x);
+      expectThrows(() => new tn.swin.DropPath(1), 'RangeError', /DropPath: p: expected a rate in \[0, 1\)/);
+    }));
+
   test('a resolution that is not a multiple of the window is padded and cropped (detection variant)', () =>
     tn.tidy(() => {
       const b = new tn.swin.SwinTransformerBlock({ dim: 8, numHeads: 2, inputResolution: [10, 9], windowSize: 4, shiftSize: 2 });
