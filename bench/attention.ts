@@ -16,7 +16,7 @@ import * as path from 'node:path';
 
 import * as tn from '../lib';
 import { native, opId } from '../lib/binding';
-import { PYTHON, median, runPython } from './util';
+import { PYTHON, runPython, timeMs } from './util';
 
 const H = 8;
 const D = 64;
@@ -39,21 +39,7 @@ const repsFor = (n: number, slow: boolean): number => (n <= 1024 ? 7 : n <= 2048
  * fused kernel at 2 threads runs at 1-thread speed for ~2 calls after a 2-thread sgemm).
  * Each measurement therefore starts after a pause, as it would in a fresh process.
  */
-function pause(ms = 250): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
 
-function timeMs(fn: () => void, reps: number, warmup: number): number {
-  pause();
-  for (let i = 0; i < warmup; i++) fn();
-  const runs: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t = process.hrtime.bigint();
-    fn();
-    runs.push(Number(process.hrtime.bigint() - t) / 1e6);
-  }
-  return median(runs);
-}
 
 function sgemmGflops(): number {
   const a = tn.randn([1024, 1024]);

@@ -16,26 +16,12 @@
  */
 import * as tn from '../lib';
 import { native, opId } from '../lib/binding';
-import { median, runPython, table } from './util';
+import { runPython, table, timeMs } from './util';
 import type { Row } from './util';
 
 const CFG = { batch: 8, res: 56, window: 7, shift: 3, dim: 96, heads: 3, reps: 7 };
 
-function pause(ms = 250): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
 
-function timeMs(fn: () => void, reps: number, warmup = 1): number {
-  pause();
-  for (let i = 0; i < warmup; i++) fn();
-  const runs: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t = process.hrtime.bigint();
-    fn();
-    runs.push(Number(process.hrtime.bigint() - t) / 1e6);
-  }
-  return median(runs);
-}
 
 const NAIVE_PART = opId('swinRollAndWindowPartitionReference');
 const NAIVE_MERGE = opId('swinWindowMergeAndRollReference');

@@ -12,21 +12,11 @@
  * Node runs the fused ops (roll + partition, window attention, merge + roll, patch merge).
  */
 import * as tn from '../lib';
-import { median, runPython, table } from './util';
+import { runPython, table, timeMs } from './util';
 import type { Row } from './util';
 
 const CFG = { img: 224, trainBatch: 8, dropPathRate: 0.2, reps: { fwd1: 5, fwd8: 3, train: 3 } };
 
-function timeMs(fn: () => void, reps: number, warmup = 1): number {
-  for (let i = 0; i < warmup; i++) fn();
-  const runs: number[] = [];
-  for (let i = 0; i < reps; i++) {
-    const t = process.hrtime.bigint();
-    fn();
-    runs.push(Number(process.hrtime.bigint() - t) / 1e6);
-  }
-  return median(runs);
-}
 
 /** Swin-T forward (batch 1, 8) and a training step, Node against Python, 1 thread. */
 export function swinModel(): string {

@@ -39,3 +39,24 @@ export function table(title: string, unit: string, rows: Row[]): string {
   ];
   return lines.join('\n');
 }
+
+/**
+ * Sleeps the thread. OpenBLAS's workers spin for a while after each call and take the second
+ * core from libtorch's threads, so each measurement starts after a pause, as in a fresh process.
+ */
+export function pause(ms = 250): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Median wall time of `fn` in ms over `reps` runs, after `warmup` runs (and a pause unless told not to). */
+export function timeMs(fn: () => void, reps: number, warmup = 1, opts: { pause?: boolean } = {}): number {
+  if (opts.pause !== false) pause();
+  for (let i = 0; i < warmup; i++) fn();
+  const runs: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const t = process.hrtime.bigint();
+    fn();
+    runs.push(Number(process.hrtime.bigint() - t) / 1e6);
+  }
+  return median(runs);
+}
