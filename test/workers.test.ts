@@ -101,3 +101,16 @@ test('terminating a worker in the middle of async work leaves the process health
   expect((await again.result).c.length).toBe(256);
   expect(await again.exit).toBe(0);
 });
+
+test('terminating workers at any point of their async work never aborts the process', async () => {
+  // Regression: a promise settled while a worker's environment was being torn down threw a
+  // C++ exception out of the thread-safe-function callback (std::terminate, SIGABRT).
+  for (let i = 0; i < 20; i++) {
+    const w = run<{ started: boolean }>({ mode: 'busy', iterations: 1_000_000 });
+    await w.result;
+    await new Promise((r) => setTimeout(r, 10 + (i % 7) * 12));
+    await w.worker.terminate();
+    expect(await w.exit).toBe(1);
+  }
+  expect(tn.tidy(() => tn.ones([2, 2]).sum().item())).toBe(4);
+});

@@ -1,5 +1,7 @@
 #include "binding/worker.h"
 
+#include <memory>
+
 #include <ATen/Parallel.h>
 #include <c10/core/GradMode.h>
 #include <c10/core/InferenceMode.h>
@@ -74,7 +76,12 @@ void Worker::loop() {
 }
 
 void Worker::settle(Napi::Env env, Napi::Function, Worker* self, Task* task) {
-  if (env != nullptr) {
+  std::unique_ptr<Task> owned(task);
+  if (env == nullptr) return;
+  // A terminating worker_threads environment refuses to run JS: every N-API call below may
+  // then fail, and node-addon-api turns failures into C++ exceptions. None may escape this
+  // callback (that would be std::terminate), and there is nobody left to tell.
+  try {
     if (--self->pending_ == 0) self->channel_.Unref(env);
     Napi::HandleScope scope(env);
     if (!task->warnings.empty()) emitWarnings(env, task->warnings, self->warned_);
@@ -87,8 +94,8 @@ void Worker::settle(Napi::Env env, Napi::Function, Worker* self, Task* task) {
         task->deferred.Reject(e.Value());
       }
     }
+  } catch (...) {
   }
-  delete task;
 }
 
 void Worker::shutdown() {
