@@ -18,23 +18,11 @@ import sys
 import time
 
 import torch
+
+from timing import median, timed  # noqa: E402  (bench/python/timing.py)
 import torch.nn.functional as F
 
 
-def median(xs):
-    xs = sorted(xs)
-    return xs[len(xs) // 2]
-
-
-def timed(fn, reps, warmup=1):
-    for _ in range(warmup):
-        fn()
-    runs = []
-    for _ in range(reps):
-        t = time.perf_counter()
-        fn()
-        runs.append((time.perf_counter() - t) * 1e3)
-    return median(runs)
 
 
 def window_partition(x, ws):
