@@ -93,13 +93,20 @@ function load(): NativeAddon {
     }
   }
   if (reasons.length === 0) reasons.push('the native addon has not been built');
+  // Installed as someone's dependency, or working in this repository?
+  const asDependency = __dirname.split(path.sep).includes('node_modules');
   throw new Error(
     [
       'transformer-native could not load its native addon.',
       ...reasons.map((r) => `  - ${r}`),
       'Possible solutions:',
-      '  - Build it: npm run build:native (needs libtorch: sudo apt-get install libtorch-dev libopenblas0-pthread, or LIBTORCH=/path/to/libtorch)',
-      '  - If libtorch was upgraded or moved since the build, rebuild: npm run build:native',
+      ...(asDependency
+        ? [
+            '  - Build it: npm rebuild transformer-native (needs libtorch: sudo apt-get install libtorch-dev libopenblas0-pthread, or LIBTORCH=/path/to/libtorch)',
+            '  - If npm skipped its install script (npm 11 asks before running dependencies\' scripts): npm install-scripts approve transformer-native && npm rebuild transformer-native',
+          ]
+        : ['  - Build it: npm run build:native (needs libtorch: sudo apt-get install libtorch-dev libopenblas0-pthread, or LIBTORCH=/path/to/libtorch)']),
+      '  - If libtorch was upgraded or moved since the build, rebuild the same way',
       `  - Platform: ${os.platform()}-${os.arch()}, Node ${process.version}`,
     ].join('\n'),
   );
