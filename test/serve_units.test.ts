@@ -2,7 +2,7 @@
  * The serving engine's host-side pieces: per-request sampling (against probabilities computed
  * independently in float64), stop-string streaming, and parameter checks.
  */
-import { sampleRow, seededRandom } from '../lib/serve/sampling';
+import { sampleRow, seededRandom } from '../lib/models/sampling';
 import { StopMatcher } from '../lib/serve/stop_matcher';
 import { checkSampling } from '../lib/serve/validate';
 

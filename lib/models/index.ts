@@ -1,0 +1,11 @@
+/**
+ * Ready-made models: GPT (decoder-only LM with KV-cache generation), and the sampling helpers
+ * they share with the server.
+ */
+export { GPT } from './gpt';
+export type { GPTOptions, GPTForwardOptions, GPTOutput } from './gpt';
+export { GPTCache } from './gpt_cache';
+export type { GPTCacheOptions } from './gpt_cache';
+export type { GenerateOptions } from './generation';
+export { sampleRow, seededRandom } from './sampling';
+export type { RowSampling } from './sampling';

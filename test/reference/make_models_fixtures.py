@@ -1,0 +1,56 @@
+"""Fixtures for test/models_gpt.test.ts: a GPT (test/reference/models_ref.py) in float64 with
+random weights — its state dict, logits, loss and every parameter's gradient for a batch
+with ignored (-1) targets, and a greedy continuation computed without a cache.
+
+Run: /usr/bin/python3 test/reference/make_models_fixtures.py  (torch 1.13, Debian python3-torch)
+"""
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_fixtures import write_safetensors  # noqa: E402
+from models_ref import GPT  # noqa: E402
+
+OUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'fixtures')
+torch.set_num_threads(1)
+
+
+def gpt_cases():
+    rng = np.random.default_rng(11)
+    torch.manual_seed(11)
+    tensors, cases = {}, []
+    for name, cfg, B, T in [
+        ('gpt', dict(vocab_size=37, block_size=24, n_layer=2, n_head=4, n_embd=32, bias=True), 3, 17),
+        ('gpt_nobias', dict(vocab_size=19, block_size=12, n_layer=1, n_head=2, n_embd=16, bias=False), 2, 12),
+    ]:
+        model = GPT(**cfg).double()
+        with torch.no_grad():
+            for p in model.parameters():
+                p.copy_(torch.from_numpy(rng.standard_normal(tuple(p.shape))) * 0.3)
+        for k, v in model.state_dict().items():
+            tensors[f'{name}.sd.{k}'] = v.clone()
+        idx = torch.from_numpy(rng.integers(0, cfg['vocab_size'], (B, T)))
+        targets = torch.from_numpy(rng.integers(0, cfg['vocab_size'], (B, T)))
+        targets[0, :3] = -1
+        logits, loss = model(idx, targets)
+        loss.backward()
+        tensors[f'{name}.in.idx'] = idx
+        tensors[f'{name}.in.targets'] = targets
+        tensors[f'{name}.out.logits'] = logits.detach()
+        tensors[f'{name}.out.loss'] = loss.detach().reshape(1)
+        for k, p in model.named_parameters():
+            tensors[f'{name}.grad.{k}'] = p.grad.clone()
+        prompt = [int(i) for i in rng.integers(0, cfg['vocab_size'], 5)]
+        n = cfg['block_size'] - len(prompt)
+        cases.append({'name': name, 'config': cfg, 'prompt': prompt, 'greedy': model.greedy(prompt, n)})
+    return tensors, {'cases': json.dumps(cases)}
+
+
+if __name__ == '__main__':
+    t, meta = gpt_cases()
+    size = write_safetensors(os.path.join(OUT, 'models_gpt.safetensors'), t, meta)
+    print(f'models_gpt.safetensors: {len(t)} tensors, {size} bytes')

@@ -1,0 +1,99 @@
+"""A GPT-2-style decoder LM in plain torch (pre-norm blocks, learned positions, tied
+lm_head, exact GELU, nanoGPT's parameter names), written for the fixtures of
+test/models_gpt.test.ts. Not nanoGPT's code: the same architecture and key names, so a
+state dict moves between them."""
+import math
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class Attention(nn.Module):
+    def __init__(self, n_embd, n_head, bias):
+        super().__init__()
+        self.n_head = n_head
+        self.c_attn = nn.Linear(n_embd, 3 * n_embd, bias=bias)
+        self.c_proj = nn.Linear(n_embd, n_embd, bias=bias)
+
+    def forward(self, x):
+        B, T, C = x.shape
+        hd = C // self.n_head
+        q, k, v = self.c_attn(x).split(C, dim=2)
+        q, k, v = (t.view(B, T, self.n_head, hd).transpose(1, 2) for t in (q, k, v))
+        att = (q @ k.transpose(-2, -1)) / math.sqrt(hd)
+        causal = torch.ones(T, T, dtype=torch.bool).tril()
+        att = att.masked_fill(~causal, float('-inf')).softmax(-1)
+        y = (att @ v).transpose(1, 2).reshape(B, T, C)
+        return self.c_proj(y)
+
+
+class MLP(nn.Module):
+    def __init__(self, n_embd, bias):
+        super().__init__()
+        self.c_fc = nn.Linear(n_embd, 4 * n_embd, bias=bias)
+        self.c_proj = nn.Linear(4 * n_embd, n_embd, bias=bias)
+
+    def forward(self, x):
+        return self.c_proj(F.gelu(self.c_fc(x)))
+
+
+class LayerNorm(nn.Module):
+    """LayerNorm with an optional bias (torch 1.13's has none without affine)."""
+
+    def __init__(self, n, bias):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(n))
+        self.bias = nn.Parameter(torch.zeros(n)) if bias else None
+
+    def forward(self, x):
+        return F.layer_norm(x, self.weight.shape, self.weight, self.bias, 1e-5)
+
+
+class Block(nn.Module):
+    def __init__(self, n_embd, n_head, bias):
+        super().__init__()
+        self.ln_1 = LayerNorm(n_embd, bias)
+        self.attn = Attention(n_embd, n_head, bias)
+        self.ln_2 = LayerNorm(n_embd, bias)
+        self.mlp = MLP(n_embd, bias)
+
+    def forward(self, x):
+        x = x + self.attn(self.ln_1(x))
+        return x + self.mlp(self.ln_2(x))
+
+
+class GPT(nn.Module):
+    def __init__(self, vocab_size, block_size, n_layer, n_head, n_embd, bias=True):
+        super().__init__()
+        self.transformer = nn.ModuleDict(dict(
+            wte=nn.Embedding(vocab_size, n_embd),
+            wpe=nn.Embedding(block_size, n_embd),
+            h=nn.ModuleList([Block(n_embd, n_head, bias) for _ in range(n_layer)]),
+            ln_f=LayerNorm(n_embd, bias),
+        ))
+        self.lm_head = nn.Linear(n_embd, vocab_size, bias=False)
+        self.lm_head.weight = self.transformer.wte.weight
+
+    def forward(self, idx, targets=None):
+        T = idx.shape[1]
+        x = self.transformer.wte(idx) + self.transformer.wpe(torch.arange(T))
+        for block in self.transformer.h:
+            x = block(x)
+        logits = self.lm_head(self.transformer.ln_f(x))
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-1)
+        return logits, loss
+
+    @torch.no_grad()
+    def greedy(self, prompt, n):
+        """Greedy continuation recomputing the whole context each step (no cache)."""
+        idx = torch.tensor([prompt])
+        out = []
+        for _ in range(n):
+            logits, _ = self(idx)
+            nxt = int(logits[0, -1].argmax())
+            out.append(nxt)
+            idx = torch.cat([idx, torch.tensor([[nxt]])], dim=1)
+        return out
