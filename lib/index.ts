@@ -31,3 +31,6 @@ export type { Config } from './config';
 export * as nn from './nn';
 export * as swin from './swin';
 export * as optim from './optim';
+export * as models from './models';
+export * as tokenizers from './tokenizers';
+export * as serve from './serve';
