@@ -34,3 +34,5 @@ export * as optim from './optim';
 export * as models from './models';
 export * as tokenizers from './tokenizers';
 export * as serve from './serve';
+export * as data from './data';
+export * as train from './train';
