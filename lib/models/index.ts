@@ -9,3 +9,5 @@ export type { GPTCacheOptions } from './gpt_cache';
 export type { GenerateOptions } from './generation';
 export { sampleRow, seededRandom } from './sampling';
 export type { RowSampling } from './sampling';
+export { ViT } from './vit';
+export type { ViTOptions } from './vit';
