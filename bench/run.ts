@@ -10,6 +10,7 @@ import { attention } from './attention';
 import { overhead } from './overhead';
 import { swin } from './swin';
 import { swinModel } from './swin_model';
+import { train } from './train';
 import { table } from './util';
 
 const benches: Record<string, () => string> = {
@@ -18,6 +19,7 @@ const benches: Record<string, () => string> = {
   attention,
   swin: () => [swin(), swinModel()].join('\n'),
   swinModel,
+  train,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -1,13 +1,17 @@
 /**
- * Tokenizers: text ↔ token ids, trained from a corpus, saved and loaded as JSON.
+ * Tokenizers (character-level, byte-level BPE): text ↔ token ids, trained from a corpus, saved and loaded as JSON.
  * `loadTokenizerFile` reads any of them by the JSON's `type`.
  */
 import * as fs from 'node:fs';
 import { CharTokenizer } from './char';
 import type { CharTokenizerJSON } from './char';
+import { ByteBPETokenizer } from './byte_bpe';
+import type { ByteBPETokenizerJSON } from './byte_bpe';
 
 export { CharTokenizer } from './char';
 export type { CharTokenizerJSON } from './char';
+export { ByteBPETokenizer } from './byte_bpe';
+export type { ByteBPETokenizerJSON, ByteBPETrainOptions } from './byte_bpe';
 
 /** What every tokenizer offers. */
 export interface Tokenizer {
@@ -25,5 +29,6 @@ export function loadTokenizerFile(path: string): Tokenizer {
     throw new Error(`loadTokenizerFile: could not read ${path}: ${(err as Error).message}`);
   }
   if (json?.type === 'char') return CharTokenizer.fromJSON(json as CharTokenizerJSON);
-  throw new TypeError(`loadTokenizerFile: ${path}: expected a tokenizer JSON with type 'char', but got type ${JSON.stringify(json?.type)}`);
+  if (json?.type === 'byte-bpe') return ByteBPETokenizer.fromJSON(json as ByteBPETokenizerJSON);
+  throw new TypeError(`loadTokenizerFile: ${path}: expected a tokenizer JSON with type 'char' or 'byte-bpe', but got type ${JSON.stringify(json?.type)}`);
 }
