@@ -11,3 +11,5 @@ export { sampleRow, seededRandom } from './sampling';
 export type { RowSampling } from './sampling';
 export { ViT } from './vit';
 export type { ViTOptions } from './vit';
+export { BertForMaskedLM, maskTokens } from './bert';
+export type { BertOptions, BertForwardOptions, MaskTokensOptions } from './bert';

@@ -13,7 +13,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_fixtures import write_safetensors  # noqa: E402
-from models_ref import GPT  # noqa: E402
+from models_ref import GPT, BertForMaskedLM  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'fixtures')
 torch.set_num_threads(1)
@@ -50,7 +50,37 @@ def gpt_cases():
     return tensors, {'cases': json.dumps(cases)}
 
 
+def bert_cases():
+    rng = np.random.default_rng(12)
+    torch.manual_seed(12)
+    cfg = dict(vocab_size=41, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64, max_position_embeddings=20)
+    model = BertForMaskedLM(**cfg).double()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.from_numpy(rng.standard_normal(tuple(p.shape))) * 0.3)
+    tensors = {f'bert.sd.{k}': v.clone() for k, v in model.state_dict().items()}
+    B, L = 3, 11
+    ids = torch.from_numpy(rng.integers(0, cfg['vocab_size'], (B, L)))
+    mask = torch.ones(B, L, dtype=torch.int64)
+    mask[1, -3:] = 0
+    mask[2, -1:] = 0
+    types = torch.from_numpy(rng.integers(0, 2, (B, L)))
+    labels = torch.full((B, L), -100, dtype=torch.int64)
+    sel = torch.from_numpy(rng.random((B, L)) < 0.3)
+    labels[sel] = ids[sel]
+    logits, loss = model(ids, mask, types, labels)
+    loss.backward()
+    tensors.update({'bert.in.ids': ids, 'bert.in.mask': mask, 'bert.in.types': types, 'bert.in.labels': labels,
+                    'bert.out.logits': logits.detach(), 'bert.out.loss': loss.detach().reshape(1)})
+    for k, p in model.named_parameters():
+        tensors[f'bert.grad.{k}'] = p.grad.clone()
+    return tensors, {'bert': json.dumps(cfg)}
+
+
 if __name__ == '__main__':
     t, meta = gpt_cases()
+    bt, bmeta = bert_cases()
+    t.update(bt)
+    meta.update(bmeta)
     size = write_safetensors(os.path.join(OUT, 'models_gpt.safetensors'), t, meta)
     print(f'models_gpt.safetensors: {len(t)} tensors, {size} bytes')

@@ -97,3 +97,86 @@ class GPT(nn.Module):
             out.append(nxt)
             idx = torch.cat([idx, torch.tensor([[nxt]])], dim=1)
         return out
+
+
+class BertSelfAttention(nn.Module):
+    def __init__(self, d):
+        super().__init__()
+        self.query = nn.Linear(d, d)
+        self.key = nn.Linear(d, d)
+        self.value = nn.Linear(d, d)
+
+
+class BertAddNorm(nn.Module):
+    def __init__(self, d_in, d):
+        super().__init__()
+        self.dense = nn.Linear(d_in, d)
+        self.LayerNorm = nn.LayerNorm(d, eps=1e-12)
+
+    def forward(self, h, residual):
+        return self.LayerNorm(self.dense(h) + residual)
+
+
+class BertLayer(nn.Module):
+    def __init__(self, d, heads, inter):
+        super().__init__()
+        self.heads = heads
+        self.attention = nn.Module()
+        self.attention.self = BertSelfAttention(d)
+        self.attention.output = BertAddNorm(d, d)
+        self.intermediate = nn.Module()
+        self.intermediate.dense = nn.Linear(d, inter)
+        self.output = BertAddNorm(inter, d)
+
+    def forward(self, x, mask):
+        B, L, D = x.shape
+        hd = D // self.heads
+        s = self.attention.self
+        q, k, v = (f(x).view(B, L, self.heads, hd).transpose(1, 2) for f in (s.query, s.key, s.value))
+        scores = q @ k.transpose(-1, -2) / math.sqrt(hd)
+        if mask is not None:  # HuggingFace's additive mask: 0 where attended, a large negative where not
+            scores = scores + (1.0 - mask[:, None, None, :].to(scores.dtype)) * torch.finfo(scores.dtype).min
+        ctx = (scores.softmax(-1) @ v).transpose(1, 2).reshape(B, L, D)
+        a = self.attention.output(ctx, x)
+        return self.output(F.gelu(self.intermediate.dense(a)), a)
+
+
+class BertForMaskedLM(nn.Module):
+    """HuggingFace BertForMaskedLM's architecture and parameter names, in plain torch."""
+
+    def __init__(self, vocab_size, hidden_size, num_hidden_layers, num_attention_heads, intermediate_size, max_position_embeddings, type_vocab_size=2):
+        super().__init__()
+        d = hidden_size
+        self.bert = nn.Module()
+        self.bert.embeddings = nn.Module()
+        e = self.bert.embeddings
+        e.word_embeddings = nn.Embedding(vocab_size, d)
+        e.position_embeddings = nn.Embedding(max_position_embeddings, d)
+        e.token_type_embeddings = nn.Embedding(type_vocab_size, d)
+        e.LayerNorm = nn.LayerNorm(d, eps=1e-12)
+        self.bert.encoder = nn.Module()
+        self.bert.encoder.layer = nn.ModuleList([BertLayer(d, num_attention_heads, intermediate_size) for _ in range(num_hidden_layers)])
+        self.cls = nn.Module()
+        self.cls.predictions = nn.Module()
+        p = self.cls.predictions
+        p.bias = nn.Parameter(torch.zeros(vocab_size))
+        p.transform = nn.Module()
+        p.transform.dense = nn.Linear(d, d)
+        p.transform.LayerNorm = nn.LayerNorm(d, eps=1e-12)
+        p.decoder = nn.Linear(d, vocab_size)
+        p.decoder.weight = e.word_embeddings.weight
+        p.decoder.bias = p.bias
+
+    def forward(self, ids, attention_mask=None, token_type_ids=None, labels=None):
+        B, L = ids.shape
+        e = self.bert.embeddings
+        types = token_type_ids if token_type_ids is not None else torch.zeros_like(ids)
+        x = e.LayerNorm(e.word_embeddings(ids) + e.position_embeddings(torch.arange(L)) + e.token_type_embeddings(types))
+        for layer in self.bert.encoder.layer:
+            x = layer(x, attention_mask)
+        p = self.cls.predictions
+        logits = p.decoder(p.transform.LayerNorm(F.gelu(p.transform.dense(x))))
+        loss = None
+        if labels is not None:
+            loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100)
+        return logits, loss
