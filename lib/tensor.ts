@@ -533,6 +533,8 @@ export class Tensor {
   split(splitSize: number | readonly number[], dim = 0): Tensor[] { return sh.split(this, splitSize, dim); }
   /** `chunks` pieces along `dim`. */
   chunk(chunks: number, dim = 0): Tensor[] { return sh.chunk(this, chunks, dim); }
+  /** A view with explicit sizes, strides and storage offset (torch.as_strided). */
+  asStrided(size: readonly number[], stride: readonly number[], storageOffset = 0): Tensor { return sh.asStrided(this, size, stride, storageOffset); }
   /** A narrowed view. */
   narrow(dim: number, start: number, length: number): Tensor { return sh.narrow(this, dim, start, length); }
   /** Selects one index of a dimension. */

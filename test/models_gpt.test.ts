@@ -100,6 +100,22 @@ describe('GPT KV cache', () => {
     gpt.dispose();
   });
 
+  it('moveSlot carries a sequence to another slot (decoding continues identically)', () => {
+    const gpt = build(c);
+    const idx = F[`${c.name}.in.idx`].narrow(0, 0, 1);
+    const cache = gpt.createCache({ maxBatch: 3, maxLength: 20 });
+    tn.noGrad(() => {
+      gpt.forward(idx.narrow(1, 0, 6), { cache, slots: [2] });
+      cache.moveSlot(2, 0);
+      expect([cache.length(0), cache.length(2)]).toEqual([6, 0]);
+      const moved = gpt.forward(idx.narrow(1, 6, 1), { cache, slots: [0] }).logits;
+      const full = gpt.forward(idx.narrow(1, 0, 7)).logits.narrow(1, 6, 1);
+      expectClose(moved, full, 1e-10, 1e-9);
+    });
+    cache.dispose();
+    gpt.dispose();
+  });
+
   it('keeps memory flat over many decode steps', () => {
     const gpt = build(c);
     const cache = gpt.createCache({ maxBatch: 2, maxLength: 24 });

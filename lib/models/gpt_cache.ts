@@ -8,11 +8,12 @@
  * autograd).
  */
 import { noGrad } from '../autograd';
-import { zeros } from '../creation';
+import { tensor, zeros } from '../creation';
 import type { Device } from '../creation';
 import type { DType } from '../dtype';
 import { checkInt } from '../errors';
 import { keep } from '../memory';
+import { indexPut_ } from '../ops/indexing';
 import type { Tensor } from '../tensor';
 
 /** Sizes of a {@link GPTCache}. */
@@ -71,12 +72,41 @@ export class GPTCache {
         this.values[layer].narrow(0, 0, slots.length).narrow(2, at, T).copy_(v);
         return;
       }
+      if (T === 1) {
+        // One scatter per tensor: row b's token goes to (slots[b], :, length[slots[b]]).
+        const rows = tensor([...slots], { dtype: 'int64' });
+        const at = tensor(slots.map((s) => this.lengths[s]), { dtype: 'int64' });
+        indexPut_(this.keys[layer], [rows, ':', at], k.select(2, 0));
+        indexPut_(this.values[layer], [rows, ':', at], v.select(2, 0));
+        rows.dispose();
+        at.dispose();
+        return;
+      }
       slots.forEach((s, b) => {
         const at = this.lengths[s];
         this.keys[layer].select(0, s).narrow(1, at, T).copy_(k.select(0, b));
         this.values[layer].select(0, s).narrow(1, at, T).copy_(v.select(0, b));
       });
     });
+  }
+
+  /**
+   * Moves slot `from`'s sequence into slot `to` (which it replaces) and empties `from`: a
+   * server compacts running requests into slots 0…B−1 this way, so a batched step reads the
+   * cache through views instead of gathering rows.
+   */
+  moveSlot(from: number, to: number): void {
+    this.checkSlot('moveSlot', from);
+    this.checkSlot('moveSlot', to);
+    if (from === to) return;
+    const n = this.lengths[from];
+    noGrad(() => {
+      for (const t of [...this.keys, ...this.values]) {
+        if (n > 0) t.select(0, to).narrow(1, 0, n).copy_(t.select(0, from).narrow(1, 0, n));
+      }
+    });
+    this.lengths[to] = n;
+    this.lengths[from] = 0;
   }
 
   /** Frees the cache's tensors. */

@@ -7,7 +7,7 @@ import { Tensor } from '../tensor';
 import { callT, callTs, callV, opId, tensorId as t } from './call';
 
 const OP = {
-  reshape: opId('reshape'), view: opId('view'), transpose: opId('transpose'), permute: opId('permute'),
+  reshape: opId('reshape'), view: opId('view'), asStrided: opId('asStrided'), transpose: opId('transpose'), permute: opId('permute'),
   contiguous: opId('contiguous'), squeeze: opId('squeeze'), unsqueeze: opId('unsqueeze'), expand: opId('expand'),
   flatten: opId('flatten'), unflatten: opId('unflatten'), cat: opId('cat'), stack: opId('stack'), split: opId('split'),
   chunk: opId('chunk'), narrow: opId('narrow'), select: opId('select'), slice: opId('slice'), gather: opId('gather'),
@@ -74,6 +74,18 @@ export function split(x: Tensor, splitSize: number | readonly number[], d = 0): 
 export const chunk = (x: Tensor, chunks: number, d = 0): Tensor[] =>
   callTs(OP.chunk, t('chunk', x), checkInt('chunk: chunks', chunks, 1), dim('chunk: dim', d));
 /** A view of `length` entries from `start` along `dim`. */
+/**
+ * A view of x's storage with the given sizes, strides and storage offset (torch.as_strided).
+ * Elements may overlap (gradients then add up); a view past the storage's end is an error.
+ */
+export function asStrided(x: Tensor, size: readonly number[], stride: readonly number[], storageOffset = 0): Tensor {
+  const sz = ints('asStrided: size', size);
+  const st = ints('asStrided: stride', stride);
+  if (sz.length !== st.length) throw new RangeError(`asStrided: expected as many strides as sizes, but got ${st.length} strides for ${sz.length} sizes`);
+  if (sz.some((d) => d < 0) || st.some((d) => d < 0)) throw new RangeError(`asStrided: expected non-negative sizes and strides, but got [${sz.join(', ')}] and [${st.join(', ')}]`);
+  return callT(OP.asStrided, t('asStrided', x), sz, st, checkInt('asStrided: storageOffset', storageOffset, 0));
+}
+
 export const narrow = (x: Tensor, d: number, start: number, length: number): Tensor =>
   callT(OP.narrow, t('narrow', x), dim('narrow: dim', d), checkInt('narrow: start', start), checkInt('narrow: length', length, 0));
 /** The slice at `index` along `dim` (that dimension removed). */

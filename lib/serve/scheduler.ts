@@ -24,6 +24,8 @@ export interface DecoderCache {
   length(slot: number): number;
   /** Empties a slot for a new request. */
   reset(slot: number): void;
+  /** Moves a sequence to another slot (used to keep running requests in slots 0…B−1). */
+  moveSlot(from: number, to: number): void;
   /** Frees the cache's tensors. */
   dispose(): void;
 }
@@ -118,7 +120,7 @@ export class BatchScheduler<C extends DecoderCache = DecoderCache> {
   step(): { events: GenerationEvent[]; stats: StepStats } {
     const t0 = performance.now();
     let tokens = 0;
-    const rows = [...this.running.values()];
+    const rows = [...this.running.values()].sort((a, b) => a.slot - b.slot); // slots 0…B−1: cache views, no gather
     if (rows.length > 0) {
       tokens += rows.length;
       this.guard(rows, () => {
@@ -127,6 +129,7 @@ export class BatchScheduler<C extends DecoderCache = DecoderCache> {
         rows.forEach((r, b) => this.accept(r, sampleRow(logits, b * vocab, vocab, r.req, r.random)));
       });
     }
+    this.compact();
     let admitted = 0;
     while (this.freeSlots.length > 0 && this.waiting.length > 0) {
       const r = this.waiting.shift()!;
@@ -144,6 +147,26 @@ export class BatchScheduler<C extends DecoderCache = DecoderCache> {
     }
     const events = this.events.splice(0);
     return { events, stats: { batchSize: rows.length, admitted, queueDepth: this.waiting.length, tokens, ms: performance.now() - t0 } };
+  }
+
+  /**
+   * Keeps running requests in the lowest slots: while a free slot lies below an occupied one,
+   * the highest request moves down (one copy of its cached keys/values). Requests that end
+   * leave holes; without this the batched step would gather cache rows every step.
+   */
+  private compact(): void {
+    this.freeSlots.sort((a, b) => b - a); // lowest free slot last
+    for (;;) {
+      const lowestFree = this.freeSlots[this.freeSlots.length - 1];
+      let top: Running | undefined;
+      for (const r of this.running.values()) if (!top || r.slot > top.slot) top = r;
+      if (lowestFree === undefined || !top || top.slot < lowestFree) return;
+      this.freeSlots.pop();
+      this.cache.moveSlot(top.slot, lowestFree);
+      this.freeSlots.push(top.slot);
+      this.freeSlots.sort((a, b) => b - a);
+      top.slot = lowestFree;
+    }
   }
 
   /** Frees the cache. */

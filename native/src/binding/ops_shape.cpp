@@ -37,6 +37,11 @@ namespace {
 
 TN_OP(reshape) { auto t = A.tensor(0); auto s = A.ints(1); TN_RUN(t.reshape(s)); }
 TN_OP(view) { auto t = A.tensor(0); auto s = A.ints(1); TN_RUN(t.view(s)); }
+// asStrided(t, sizes, strides, storageOffset): a view of t's storage (libtorch checks the bounds).
+TN_OP(asStrided) {
+  auto t = A.tensor(0); auto size = A.ints(1), stride = A.ints(2); auto off = A.i64(3);
+  TN_RUN(t.as_strided(size, stride, off));
+}
 TN_OP(transpose) { auto t = A.tensor(0); auto a = A.i64(1), b = A.i64(2); TN_RUN(t.transpose(a, b)); }
 TN_OP(permute) { auto t = A.tensor(0); auto d = A.ints(1); TN_RUN(t.permute(d)); }
 TN_OP(contiguous) { auto t = A.tensor(0); TN_RUN(t.contiguous()); }
@@ -131,7 +136,7 @@ TN_OP(storageOffset) { auto t = A.tensor(0); TN_RUN(static_cast<int64_t>(t.stora
 }  // namespace
 
 void registerShapeOps(std::vector<OpDef>& ops) {
-  TN_REG(ops, reshape); TN_REG(ops, view); TN_REG(ops, transpose); TN_REG(ops, permute);
+  TN_REG(ops, reshape); TN_REG(ops, view); TN_REG(ops, asStrided); TN_REG(ops, transpose); TN_REG(ops, permute);
   TN_REG(ops, contiguous); TN_REG(ops, squeeze); TN_REG(ops, unsqueeze); TN_REG(ops, expand);
   TN_REG(ops, flatten); TN_REG(ops, unflatten); TN_REG(ops, cat); TN_REG(ops, stack);
   TN_REG(ops, split); TN_REG(ops, chunk); TN_REG(ops, narrow); TN_REG(ops, select);

@@ -24,7 +24,7 @@ class TensorTable {
   bool release(double id);
 
   size_t live() const { return live_; }
-  /// Sum of the storage bytes of live handles (views count their base's storage).
+  /// Memory-pressure estimate: per live handle, its storage's bytes capped at the bytes it spans.
   int64_t bytes() const { return bytes_; }
 
   template <typename F>
