@@ -36,3 +36,4 @@ export * as tokenizers from './tokenizers';
 export * as serve from './serve';
 export * as data from './data';
 export * as train from './train';
+export * as txl from './txl';
