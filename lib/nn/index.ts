@@ -46,3 +46,4 @@ export type { RotaryEmbeddingOptions } from './rotary_embedding';
 export { alibiSlopes, alibiSlopeValues } from './alibi';
 export { FeedForward } from './feed_forward';
 export type { FeedForwardOptions, FeedForwardActivation } from './feed_forward';
+export { ParameterList } from './parameter_list';

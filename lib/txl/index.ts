@@ -4,3 +4,11 @@
  */
 export { relShift, relativePositionalAttention, relativePositionalAttentionAsync, relativePositions } from './functional';
 export type { RelativeAttentionOptions } from './functional';
+export { PositionalEmbedding } from './modules/positional_embedding';
+export { PositionwiseFF } from './modules/positionwise_ff';
+export { RelPartialLearnableMultiHeadAttn, RelPartialLearnableDecoderLayer } from './modules/rel_attn';
+export type { RelAttnOptions, RelAttnInputs } from './modules/rel_attn';
+export { AdaptiveEmbedding } from './modules/adaptive_embedding';
+export { ProjectedAdaptiveLogSoftmax } from './modules/adaptive_softmax';
+export { MemTransformerLM } from './modules/mem_transformer';
+export type { MemTransformerLMOptions } from './modules/mem_transformer';
