@@ -11,6 +11,7 @@ import { overhead } from './overhead';
 import { swin } from './swin';
 import { swinModel } from './swin_model';
 import { train } from './train';
+import { txl } from './txl';
 import { table } from './util';
 
 const benches: Record<string, () => string> = {
@@ -20,6 +21,7 @@ const benches: Record<string, () => string> = {
   swin: () => [swin(), swinModel()].join('\n'),
   swinModel,
   train,
+  txl,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -40,7 +40,7 @@ let OP: Record<string, number> | undefined;
 function op(): Record<string, number> {
   // Resolved lazily: ops/call imports this module.
   OP ??= Object.fromEntries(
-    ['shape', 'dtype', 'device', 'strides', 'isContiguous', 'to', 'clone', 'detach', 'backward', 'grad', 'setGrad', 'requiresGrad',
+    ['shape', 'dtype', 'device', 'strides', 'isContiguous', 'storageOffset', 'to', 'clone', 'detach', 'backward', 'grad', 'setGrad', 'requiresGrad',
       'requiresGrad_', 'isLeaf', 'retainGrad', 'gradFn', 'copy_', 'fill_', 'zero_', 'uniform_', 'normal_', 'clamp', 'clamp_', 'lerp']
       .map((n) => [n, callMod.opId(n)]),
   );
@@ -141,6 +141,11 @@ export class Tensor {
   /** Whether the elements are laid out contiguously, row-major. */
   isContiguous(): boolean {
     return callMod.callV<boolean>(op().isContiguous, this.id);
+  }
+
+  /** Offset of the first element in the storage, in elements (torch's storage_offset()). */
+  storageOffset(): number {
+    return callMod.callV<number>(op().storageOffset, this.id);
   }
 
   // ---- autograd --------------------------------------------------------------------------

@@ -24,6 +24,14 @@ describe.each(shifts.map((s) => [s.name, s] as const))('relShift %s', (name, s) 
   });
 });
 
+it('relShift reads a contiguous view at a storage offset correctly', () => {
+  const base = tn.randn([9, 8, 2], { dtype: 'float64' });
+  const view = base.narrow(0, 3, 5); // contiguous, storage offset 48
+  expect(view.isContiguous()).toBe(true);
+  expect(view.storageOffset()).toBe(48);
+  expectClose(tn.txl.relShift(view), tn.txl.relShift(view.clone()), 0, 0);
+});
+
 describe.each(attns.map((a) => [a.name, a] as const))('relativePositionalAttention %s', (name, a) => {
   it('equals AC + rel_shift(BD), masked softmax, ·v — output and all six gradients', () => {
     const leaf = (k: string): Tensor => F[`${name}.in.${k}`].clone().requiresGrad_();

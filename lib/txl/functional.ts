@@ -26,30 +26,21 @@ import { scaledDotProductAttention, scaledDotProductAttentionAsync } from '../nn
 import { cat, where } from '../ops/shape';
 import { Tensor } from '../tensor';
 
-/** Contiguous strides of a shape. */
-function contiguousStrides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    s[d] = acc;
-    acc *= shape[d];
-  }
-  return s;
-}
-
 /**
- * The strided view of contiguous x whose dims (qDim, qDim + 1) = (qlen, klen) are shifted by
- * `extra` + qlen − 1 − i along klen: view[…, i, j, …] = x[…, i, j + qlen − 1 − i − extra, …] on
- * the kept region (extra 1 gives the official code's next-row values beyond it).
+ * The strided view of x whose dims (qDim, qDim + 1) = (qlen, klen) are shifted by
+ * qlen − 1 − i − extra along klen: view[…, i, j, …] = x[…, i, j + qlen − 1 − i − extra, …] on
+ * the kept region (extra 1 gives the official code's next-row values beyond it). Needs rows of
+ * the (qlen, klen) plane laid out back to back: stride(qDim) = klen · stride(qDim + 1).
  */
 function shiftedView(x: Tensor, qDim: number, extra: number): Tensor {
   const shape = x.shape;
-  const st = contiguousStrides(shape);
+  const st = x.stride();
   const q = shape[qDim];
   const k = shape[qDim + 1];
+  if (st[qDim] !== k * st[qDim + 1]) throw new Error('relShift: internal error: the (qlen, klen) plane is not row-major');
   const strides = [...st];
   strides[qDim] = st[qDim] - st[qDim + 1]; // rows advance by klen − 1
-  return x.asStrided(shape, strides, (q - 1 - extra) * st[qDim + 1]);
+  return x.asStrided(shape, strides, x.storageOffset() + (q - 1 - extra) * st[qDim + 1]);
 }
 
 /** (qlen, klen) bool: j ≤ i + (klen − qlen) + offset. */
@@ -139,9 +130,14 @@ function checkArgs(where: string, q: Tensor, k: Tensor, v: Tensor, r: Tensor, rw
   return { B, H, Lq, Lk, D, scale, window, dropoutP };
 }
 
-/** The BD bias (B, H, qlen, klen) as a shifted view of (q + rrBias)·scale·rᵀ. */
+/**
+ * The BD bias (B, H, qlen, klen) as a shifted view of (q + rrBias)·scale·rᵀ. r is shared by the
+ * batch, so the batch folds into the rows: one (B·qlen, d) × (d, klen) product per head instead
+ * of B·H small ones; the result stays in (H, B, qlen, klen) memory and is viewed as (B, H, …).
+ */
 function positionBias(q: Tensor, r: Tensor, rrBias: Tensor, c: Checked): Tensor {
-  const bdRaw = q.add(rrBias.view(c.H, 1, c.D)).mul(c.scale).matmul(r.transpose(1, 2)); // (B, H, qlen, klen)
+  const qr = q.permute(1, 0, 2, 3).add(rrBias.view(c.H, 1, 1, c.D)).mul(c.scale).reshape(c.H, c.B * c.Lq, c.D);
+  const bdRaw = qr.matmul(r.transpose(1, 2)).view(c.H, c.B, c.Lq, c.Lk).permute(1, 0, 2, 3);
   return shiftedView(bdRaw, 2, 0);
 }
 
