@@ -14,6 +14,7 @@ import { expectClose, expectThrows, fixturePath } from './helpers';
 interface Case {
   name: string;
   bsz: number;
+  greedy: { prompt: number[]; tokens: number[] };
   config: Record<string, number | boolean | number[] | boolean[]>;
 }
 
@@ -59,6 +60,20 @@ describe.each(cases.map((c) => [c.name, c] as const))('MemTransformerLM against 
     }
     loss!.mean().backward();
     for (const [k, p] of model.namedParameters()) expectClose(p.grad!, F[`${name}.grad.${k}`], 1e-9, 1e-8);
+    model.dispose();
+  });
+});
+
+describe.each(cases.map((c) => [c.name, c] as const))('generation with memory: %s', (_name, c) => {
+  it('greedy tokens equal the reference feeding segments then single tokens with memory', async () => {
+    const model = build(c);
+    expect(tn.txl.generateSync(model, c.greedy.prompt, { maxNewTokens: 8, temperature: 0 })).toEqual(c.greedy.tokens);
+    const streamed: number[] = [];
+    for await (const id of tn.txl.generate(model, c.greedy.prompt, { maxNewTokens: 3, temperature: 0 })) streamed.push(id);
+    expect(streamed).toEqual(c.greedy.tokens.slice(0, 3));
+    const sampled = tn.txl.generateSync(model, c.greedy.prompt, { maxNewTokens: 8, temperature: 1, topK: 5, seed: 3 });
+    expect(tn.txl.generateSync(model, c.greedy.prompt, { maxNewTokens: 8, temperature: 1, topK: 5, seed: 3 })).toEqual(sampled);
+    expect(model.training).toBe(true); // restored
     model.dispose();
   });
 });

@@ -34,7 +34,8 @@ export interface CachedLM {
   forward(idx: Tensor, opts: { cache: GPTCache }): { logits: Tensor };
 }
 
-interface Resolved {
+/** Checked sampling options, with the seeded stream. */
+export interface ResolvedSampling {
   maxNewTokens: number;
   temperature: number;
   topK: number;
@@ -43,22 +44,34 @@ interface Resolved {
   random: () => number;
 }
 
-function resolve(model: CachedLM, promptIds: readonly number[], o: GenerateOptions): Resolved {
-  if (!Array.isArray(promptIds) || promptIds.length === 0) typeError('generate: promptIds', 'a non-empty array of token ids', promptIds);
-  promptIds.forEach((id, i) => checkInt(`generate: promptIds[${i}]`, id, 0, model.config.vocabSize - 1));
-  if (promptIds.length >= model.config.blockSize) throw new RangeError(`generate: expected a prompt shorter than blockSize ${model.config.blockSize}, but got ${promptIds.length} tokens`);
-  const topP = checkNumber('generate: topP', o.topP ?? 1);
-  if (!(topP > 0 && topP <= 1)) throw new RangeError(`generate: topP: expected a value in (0, 1], but got ${topP}`);
-  const temperature = checkNumber('generate: temperature', o.temperature ?? 1);
-  if (temperature < 0) throw new RangeError(`generate: temperature: expected a value ≥ 0, but got ${temperature}`);
+/** Checks generation options (shared by every model's generate). */
+export function resolveSampling(where: string, o: GenerateOptions): ResolvedSampling {
+  const topP = checkNumber(`${where}: topP`, o.topP ?? 1);
+  if (!(topP > 0 && topP <= 1)) throw new RangeError(`${where}: topP: expected a value in (0, 1], but got ${topP}`);
+  const temperature = checkNumber(`${where}: temperature`, o.temperature ?? 1);
+  if (temperature < 0) throw new RangeError(`${where}: temperature: expected a value ≥ 0, but got ${temperature}`);
   return {
-    maxNewTokens: checkInt('generate: maxNewTokens', o.maxNewTokens ?? 64, 0),
+    maxNewTokens: checkInt(`${where}: maxNewTokens`, o.maxNewTokens ?? 64, 0),
     temperature,
-    topK: checkInt('generate: topK', o.topK ?? 0, 0),
+    topK: checkInt(`${where}: topK`, o.topK ?? 0, 0),
     topP,
     stop: new Set(o.stopTokens ?? []),
     random: seededRandom(o.seed ?? Math.floor(Math.random() * 2 ** 32)),
   };
+}
+
+/** Checks prompt ids against a vocabulary. */
+export function checkPrompt(where: string, promptIds: readonly number[], vocabSize: number): void {
+  if (!Array.isArray(promptIds) || promptIds.length === 0) typeError(`${where}: promptIds`, 'a non-empty array of token ids', promptIds);
+  promptIds.forEach((id, i) => checkInt(`${where}: promptIds[${i}]`, id, 0, vocabSize - 1));
+}
+
+type Resolved = ResolvedSampling;
+
+function resolve(model: CachedLM, promptIds: readonly number[], o: GenerateOptions): Resolved {
+  checkPrompt('generate', promptIds, model.config.vocabSize);
+  if (promptIds.length >= model.config.blockSize) throw new RangeError(`generate: expected a prompt shorter than blockSize ${model.config.blockSize}, but got ${promptIds.length} tokens`);
+  return resolveSampling('generate', o);
 }
 
 /** One forward step: logits of the last position, on the host. */

@@ -12,3 +12,4 @@ export { AdaptiveEmbedding } from './modules/adaptive_embedding';
 export { ProjectedAdaptiveLogSoftmax } from './modules/adaptive_softmax';
 export { MemTransformerLM } from './modules/mem_transformer';
 export type { MemTransformerLMOptions } from './modules/mem_transformer';
+export { generate, generateSync } from './generate';

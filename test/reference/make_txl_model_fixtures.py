@@ -14,7 +14,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_fixtures import write_safetensors  # noqa: E402
-from txl_ref import MemTransformerLM  # noqa: E402
+from txl_ref import MemTransformerLM, dec_attn_mask  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'fixtures')
 torch.set_num_threads(1)
@@ -27,6 +27,50 @@ CASES = [
     ('projected', dict(n_token=30, n_layer=1, n_head=2, d_model=16, d_head=8, d_inner=20, mem_len=7, tgt_len=6, cutoffs=[10], div_val=1, d_embed=12,
                        tie_projs=[False, True]), 2, 6),
 ]
+
+
+def log_probs(model, hidden):
+    """All tokens' log-probabilities of one hidden state, through the criterion's own NLL."""
+    V = model.crit.n_token
+    return -model.crit(hidden.expand(V, -1), torch.arange(V))
+
+
+@torch.no_grad()
+def greedy_with_memory(model, cfg, rng):
+    """Prompt in segments of tgt_len, then one token at a time, carrying memory; greedy."""
+    model.eval()
+    prompt = [int(i) for i in rng.integers(0, cfg['n_token'], 7)]
+    mems = model.init_mems()
+
+    def run(ids):
+        nonlocal mems
+        data = torch.tensor(ids).view(-1, 1)
+        qlen = data.shape[0]
+        emb = model.word_emb(data)
+        mlen = mems[0].shape[0] if mems[0].numel() > 0 else 0
+        klen = mlen + qlen
+        mask = dec_attn_mask(qlen, mlen, model.same_length, model.mem_len)
+        pos_seq = torch.arange(klen - 1, -1, -1.0, dtype=emb.dtype)
+        if model.clamp_len > 0:
+            pos_seq = pos_seq.clamp(max=model.clamp_len)
+        pos = model.pos_emb(pos_seq)
+        core, hids = emb, [emb]
+        for i, layer in enumerate(model.layers):
+            core = layer(core, pos, model.r_w_bias, model.r_r_bias, mask, mems[i])
+            hids.append(core)
+        mems = model.update_mems(hids, mems, qlen, mlen)
+        return log_probs(model, core[-1, 0][None, :])
+
+    seg = cfg['tgt_len']
+    for at in range(0, len(prompt), seg):
+        lp = run(prompt[at:at + seg])
+    out = []
+    for _ in range(8):
+        nxt = int(lp.argmax())
+        out.append(nxt)
+        lp = run([nxt])
+    model.train()
+    return {'prompt': prompt, 'tokens': out}
 
 
 def main():
@@ -55,7 +99,7 @@ def main():
         loss.mean().backward()
         for k, p in model.named_parameters():
             tensors[f'{name}.grad.{k}'] = p.grad.clone()
-        meta.append({'name': name, 'config': cfg, 'bsz': bsz})
+        meta.append({'name': name, 'config': cfg, 'bsz': bsz, 'greedy': greedy_with_memory(model, cfg, rng)})
     return tensors, {'cases': json.dumps(meta)}
 
 
