@@ -36,7 +36,7 @@ async function main(): Promise<void> {
   const model = new tn.models.ViT({ imageSize: 28, patchSize: 4, numLayers: 4, numHeads: 4, hiddenDim: 64, mlpDim: 128, numClasses: 10, inChannels: 1, dropout: 0.05 });
   const steps = epochs * loader.length;
   const optimizer = new tn.optim.AdamW(model.parameters(), { lr: 3e-3, weightDecay: 0.05 });
-  const scheduler = new tn.optim.LinearWarmupCosine(optimizer, { warmupSteps: loader.length, totalSteps: steps, minLr: 1e-5 });
+  const scheduler = new tn.optim.LinearWarmupCosine(optimizer, { warmupSteps: Math.min(loader.length, Math.floor(steps / 5)), totalSteps: steps, minLr: 1e-5 });
   const trainer = new tn.train.Trainer({ model, optimizer, scheduler, maxSteps: steps, seed, clipGradNorm: 1, evalEvery: loader.length * 5, logEvery: loader.length });
   const params = model.parameters().reduce((a, p) => a + p.numel(), 0);
   console.log(`MNIST ${train.labels.shape[0]} train / ${test.labels.shape[0]} test; ViT ${(params / 1e3).toFixed(0)}k parameters, ${tn.getNumThreads()} threads, ${epochs} epochs of ${loader.length} steps`);
