@@ -13,3 +13,5 @@ export { ViT } from './vit';
 export type { ViTOptions } from './vit';
 export { BertForMaskedLM, maskTokens } from './bert';
 export type { BertOptions, BertForwardOptions, MaskTokensOptions } from './bert';
+export { Seq2SeqTransformer } from './seq2seq';
+export type { Seq2SeqOptions, Seq2SeqForwardOptions } from './seq2seq';

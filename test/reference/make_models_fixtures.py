@@ -13,7 +13,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from make_fixtures import write_safetensors  # noqa: E402
-from models_ref import GPT, BertForMaskedLM  # noqa: E402
+from models_ref import GPT, BertForMaskedLM, Seq2SeqTransformer  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), 'fixtures')
 torch.set_num_threads(1)
@@ -77,10 +77,36 @@ def bert_cases():
     return tensors, {'bert': json.dumps(cfg)}
 
 
+def seq2seq_cases():
+    rng = np.random.default_rng(13)
+    torch.manual_seed(13)
+    cfg = dict(src_vocab=17, tgt_vocab=19, d_model=16, nhead=2, n_enc=2, n_dec=2, dim_ff=32)
+    model = Seq2SeqTransformer(**cfg).double()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(torch.from_numpy(rng.standard_normal(tuple(p.shape))) * 0.3)
+    tensors = {f's2s.sd.{k}': v.clone() for k, v in model.state_dict().items()}
+    src = torch.from_numpy(rng.integers(3, 17, (3, 9)))
+    tgt = torch.from_numpy(rng.integers(3, 19, (3, 7)))
+    src_pad = torch.zeros(3, 9, dtype=torch.bool)
+    src_pad[1, -2:] = True
+    tgt_pad = torch.zeros(3, 7, dtype=torch.bool)
+    tgt_pad[2, -1:] = True
+    logits = model(src, tgt, src_pad, tgt_pad)
+    g = torch.from_numpy(rng.standard_normal(tuple(logits.shape)))
+    logits.backward(g)
+    tensors.update({'s2s.in.src': src, 's2s.in.tgt': tgt, 's2s.in.src_pad': src_pad, 's2s.in.tgt_pad': tgt_pad, 's2s.out': logits.detach(), 's2s.gout': g})
+    for k, p in model.named_parameters():
+        tensors[f's2s.grad.{k}'] = p.grad.clone()
+    greedy = model.greedy(src[[0, 2]], 1, 2, 6)
+    return tensors, {'s2s': json.dumps({**cfg, 'greedy': greedy})}
+
+
 if __name__ == '__main__':
     t, meta = gpt_cases()
-    bt, bmeta = bert_cases()
-    t.update(bt)
-    meta.update(bmeta)
+    for fn in (bert_cases, seq2seq_cases):
+        more, more_meta = fn()
+        t.update(more)
+        meta.update(more_meta)
     size = write_safetensors(os.path.join(OUT, 'models_gpt.safetensors'), t, meta)
     print(f'models_gpt.safetensors: {len(t)} tensors, {size} bytes')

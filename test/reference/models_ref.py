@@ -180,3 +180,53 @@ class BertForMaskedLM(nn.Module):
         if labels is not None:
             loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100)
         return logits, loss
+
+
+class Seq2SeqTransformer(nn.Module):
+    """torch.nn.Transformer (batch_first) with token embeddings x sqrt(d), sinusoidal positions
+    (interleaved sin/cos) and a generator: the layout of tn.models.Seq2SeqTransformer."""
+
+    def __init__(self, src_vocab, tgt_vocab, d_model, nhead, n_enc, n_dec, dim_ff, max_len=64):
+        super().__init__()
+        self.transformer = nn.Transformer(d_model, nhead, n_enc, n_dec, dim_ff, dropout=0.0, batch_first=True)
+        self.generator = nn.Linear(d_model, tgt_vocab)
+        self.src_tok_emb = nn.Embedding(src_vocab, d_model)
+        self.tgt_tok_emb = nn.Embedding(tgt_vocab, d_model)
+        pos = torch.arange(max_len, dtype=torch.float64)[:, None]
+        inv = torch.exp(torch.arange(0, d_model, 2, dtype=torch.float64) * (-math.log(10000.0) / d_model))
+        pe = torch.stack([torch.sin(pos * inv), torch.cos(pos * inv)], dim=2).reshape(max_len, d_model)
+        self.register_buffer('pe', pe, persistent=False)
+        self.d = d_model
+
+    def embed(self, emb, ids):
+        return emb(ids) * math.sqrt(self.d) + self.pe[: ids.shape[1]].to(emb.weight.dtype)
+
+    def forward(self, src, tgt, src_pad=None, tgt_pad=None):
+        T = tgt.shape[1]
+        causal = torch.triu(torch.full((T, T), float('-inf'), dtype=self.generator.weight.dtype), 1)
+        y = self.transformer(self.embed(self.src_tok_emb, src), self.embed(self.tgt_tok_emb, tgt), tgt_mask=causal,
+                             src_key_padding_mask=src_pad, tgt_key_padding_mask=tgt_pad, memory_key_padding_mask=src_pad)
+        return self.generator(y)
+
+    @torch.no_grad()
+    def greedy(self, src, bos, eos, max_len):
+        memory = self.transformer.encoder(self.embed(self.src_tok_emb, src))
+        ys = torch.full((src.shape[0], 1), bos, dtype=torch.int64)
+        out = [[] for _ in range(src.shape[0])]
+        done = [False] * src.shape[0]
+        for _ in range(max_len):
+            T = ys.shape[1]
+            causal = torch.triu(torch.full((T, T), float('-inf'), dtype=self.generator.weight.dtype), 1)
+            y = self.transformer.decoder(self.embed(self.tgt_tok_emb, ys), memory, tgt_mask=causal)
+            nxt = self.generator(y[:, -1]).argmax(1)
+            for n, t in enumerate(nxt.tolist()):
+                if done[n]:
+                    continue
+                if t == eos:
+                    done[n] = True
+                else:
+                    out[n].append(t)
+            if all(done):
+                break
+            ys = torch.cat([ys, nxt[:, None]], 1)
+        return out
