@@ -37,3 +37,5 @@ export * as serve from './serve';
 export * as data from './data';
 export * as train from './train';
 export * as txl from './txl';
+export { autocast, isAutocastEnabled } from './autocast';
+export type { AutocastOptions } from './autocast';

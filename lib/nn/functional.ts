@@ -1,6 +1,7 @@
 /**
  * tn.nn.functional: the stateless layers, as torch.nn.functional (camelCase names).
  */
+import { isAutocastEnabled } from '../autocast';
 import { DType, dtypeCode, isDType } from '../dtype';
 import { checkInt, checkNumber, isInt, typeError } from '../errors';
 import { callT, opId } from '../ops/call';
@@ -44,9 +45,21 @@ export type Reduction = 'none' | 'mean' | 'sum';
 /** y = x·Wᵀ + b, for x (*, in), weight (out, in), bias (out). */
 export const linear = (input: Tensor, weight: Tensor, bias?: Tensor | null): Tensor =>
   callT(OP.linear, t('linear', input), t('linear: weight', weight), optT('linear: bias', bias));
-/** Layer normalisation over the trailing `normalizedShape` dimensions. */
+/**
+ * Layer normalisation over the trailing `normalizedShape` dimensions. Under tn.autocast a
+ * bfloat16/float16 input meets float32 parameters: it is normalised in float32 (as torch 2.x's
+ * CPU autocast does; libtorch 1.13 would raise a dtype mismatch).
+ */
 export function layerNorm(input: Tensor, normalizedShape: readonly number[], weight?: Tensor | null, bias?: Tensor | null, eps = 1e-5): Tensor {
   if (!Array.isArray(normalizedShape) || !normalizedShape.every(isInt)) typeError('layerNorm: normalizedShape', 'an array of integers', normalizedShape);
+  if (weight && input instanceof Tensor && weight instanceof Tensor && input.dtype !== weight.dtype && (input.dtype === 'bfloat16' || input.dtype === 'float16') && isAutocastEnabled()) {
+    const upcast = input.to(weight.dtype);
+    try {
+      return layerNorm(upcast, normalizedShape, weight, bias, eps);
+    } finally {
+      upcast.dispose();
+    }
+  }
   return callT(OP.layerNorm, t('layerNorm', input), [...normalizedShape], optT('layerNorm: weight', weight), optT('layerNorm: bias', bias), checkNumber('layerNorm: eps', eps));
 }
 /** Group normalisation over channel groups of (N, C, *). */

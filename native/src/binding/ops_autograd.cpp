@@ -1,5 +1,7 @@
 // Autograd: backward, gradients, leaves and graph queries.
+#include <ATen/autocast_mode.h>
 #include <torch/csrc/autograd/autograd.h>
+#include <torch/csrc/api/include/torch/version.h>
 #include <torch/csrc/autograd/function.h>
 
 #include "binding/args.h"
@@ -42,12 +44,53 @@ TN_OP(autogradGrad) {
   TN_RUN(torch::autograd::grad(outs, ins, gouts, retain || create, create, unused));
 }
 
+// CPU autocast (torch.autocast('cpu', dtype)): libtorch's dispatcher casts the inputs of the
+// ops on its lists (linear, matmul, conv: lower precision; softmax, layer_norm, losses: float32).
+// The API moved in 2.4 (per-device setters); both are thread-local state of the calling thread.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+static bool autocastCpuEnabled() { return at::autocast::is_autocast_enabled(at::kCPU); }
+static void setAutocastCpu(bool on, at::ScalarType t) {
+  at::autocast::set_autocast_enabled(at::kCPU, on);
+  at::autocast::set_autocast_dtype(at::kCPU, t);
+}
+static at::ScalarType autocastCpuDtype() { return at::autocast::get_autocast_dtype(at::kCPU); }
+#else
+static bool autocastCpuEnabled() { return at::autocast::is_cpu_enabled(); }
+static void setAutocastCpu(bool on, at::ScalarType t) {
+  at::autocast::set_cpu_enabled(on);
+  at::autocast::set_autocast_cpu_dtype(t);
+}
+static at::ScalarType autocastCpuDtype() { return at::autocast::get_autocast_cpu_dtype(); }
+#endif
+
+// autocastEnter(dtype) -> [wasEnabled, previous dtype code]
+TN_OP(autocastEnter) {
+  auto dtype = A.dtype(0);
+  TORCH_CHECK(dtype == at::kBFloat16 || dtype == at::kHalf || dtype == at::kFloat,
+              "autocast: expected dtype bfloat16, float16 or float32, but got ", dtype);
+  const bool was = autocastCpuEnabled();
+  const int32_t prev = codeFromScalarType(autocastCpuDtype());
+  setAutocastCpu(true, dtype);
+  at::autocast::increment_nesting();
+  TN_RUN(std::vector<int64_t>{was ? 1 : 0, prev});
+}
+// autocastExit(wasEnabled, previous dtype code): restores; the outermost exit drops the cast cache.
+TN_OP(autocastExit) {
+  const bool was = A.flag(0);
+  const auto prev = scalarTypeFromCode(static_cast<int32_t>(A.i64(1)));
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  setAutocastCpu(was, prev);
+  TN_RUN(std::monostate{});
+}
+TN_OP(isAutocastEnabled) { TN_RUN(autocastCpuEnabled()); }
+
 }  // namespace
 
 void registerAutogradOps(std::vector<OpDef>& ops) {
   TN_REG(ops, backward); TN_REG(ops, grad); TN_REG(ops, setGrad); TN_REG(ops, requiresGrad);
   TN_REG(ops, requiresGrad_); TN_REG(ops, detach); TN_REG(ops, isLeaf); TN_REG(ops, retainGrad);
   TN_REG(ops, gradFn); TN_REG(ops, autogradGrad);
+  TN_REG(ops, autocastEnter); TN_REG(ops, autocastExit); TN_REG(ops, isAutocastEnabled);
 }
 
 }  // namespace tn

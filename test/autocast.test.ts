@@ -1,0 +1,62 @@
+/**
+ * tn.autocast against torch.autocast('cpu', dtype=torch.bfloat16) (fixtures from
+ * test/reference/make_autocast_fixtures.py, torch 1.13, the same libtorch): which ops run in
+ * bfloat16, their values bit for bit, and the float32 parameters' gradients; then scoping.
+ */
+import * as tn from '../lib';
+import { expectClose, expectThrows, fixturePath } from './helpers';
+
+const { tensors: F, metadata } = tn.loadSafetensorsWithMetadata(fixturePath('autocast'));
+const dtypes = JSON.parse(metadata!.dtypes) as Record<string, string>;
+
+describe('autocast (CPU, bfloat16)', () => {
+  it('casts what torch casts, with the same values and float32 gradients', () => {
+    const [w1, b1, w2, b2, lnW, lnB] = ['w1', 'b1', 'w2', 'b2', 'ln_w', 'ln_b'].map((k) => F[k].clone().requiresGrad_());
+    const r = tn.autocast(() => {
+      const h = tn.nn.functional.linear(F.x, w1, b1);
+      const g = tn.nn.functional.gelu(h);
+      const n = tn.nn.functional.layerNorm(g, [16], lnW, lnB);
+      const out = tn.nn.functional.linear(n, w2, b2);
+      return { h, g, n, out, mm: F.a.matmul(F.b), sm: tn.softmax(out, -1) };
+    });
+    for (const [k, t] of Object.entries(r)) {
+      expect(`${k}: ${t.dtype}`).toBe(`${k}: ${dtypes[k]}`);
+      expectClose(t, F[k], 0, 0); // same kernels on the same libtorch: bit for bit
+    }
+    r.out.to('float32').pow(2).sum().backward();
+    for (const [k, p] of [['w1', w1], ['b1', b1], ['w2', w2], ['b2', b2], ['ln_w', lnW], ['ln_b', lnB]] as const) {
+      expect(p.grad!.dtype).toBe('float32');
+      expectClose(p.grad!, F[`grad.${k}`], 1e-6, 1e-5);
+    }
+  });
+
+  it('is scoped: off outside, nests, enabled:false turns it off inside, restored after errors', () => {
+    expect(tn.isAutocastEnabled()).toBe(false);
+    tn.autocast(() => {
+      expect(tn.isAutocastEnabled()).toBe(true);
+      tn.autocast(() => expect(tn.isAutocastEnabled()).toBe(false), { enabled: false });
+      expect(tn.isAutocastEnabled()).toBe(true);
+      expect(F.a.matmul(F.b).dtype).toBe('bfloat16');
+    });
+    expect(tn.isAutocastEnabled()).toBe(false);
+    expect(F.a.matmul(F.b).dtype).toBe('float32');
+    expect(() => tn.autocast(() => {
+      throw new Error('boom');
+    })).toThrow('boom');
+    expect(tn.isAutocastEnabled()).toBe(false);
+    expectThrows(() => tn.autocast((async () => 1) as unknown as () => number), 'TypeError', /synchronous function/);
+    expect(tn.isAutocastEnabled()).toBe(false);
+    expectThrows(() => tn.autocast(() => 1, { dtype: 'int8' as never }), 'TypeError', /'bfloat16' or 'float16'/);
+  });
+
+  it('runs a GPT forward in bfloat16 close to float32', () => {
+    tn.manualSeed(0);
+    const gpt = new tn.models.GPT({ vocabSize: 50, blockSize: 32, nLayer: 2, nHead: 2, nEmbd: 32 });
+    const x = tn.randint(0, 50, [2, 16]);
+    const full = gpt.forward(x).logits;
+    const mixed = tn.autocast(() => gpt.forward(x).logits);
+    expect(mixed.dtype).toBe('bfloat16');
+    expectClose(mixed.to('float32'), full, 0.05, 0.05);
+    gpt.dispose();
+  });
+});
