@@ -107,8 +107,12 @@ export function generateSync(model: CachedLM, promptIds: readonly number[], opts
 }
 
 /** Streams token ids, yielding to the event loop between tokens; see GPT.generate. */
-export async function* generate(model: CachedLM, promptIds: readonly number[], opts: GenerateOptions = {}): AsyncGenerator<number> {
-  const it = steps(model, promptIds, resolve(model, promptIds, opts));
+export function generate(model: CachedLM, promptIds: readonly number[], opts: GenerateOptions = {}): AsyncGenerator<number> {
+  return streamTokens(steps(model, promptIds, resolve(model, promptIds, opts)));
+}
+
+/** Turns a synchronous token generator into an async one that yields to the event loop between tokens. */
+export async function* streamTokens(it: Generator<number>): AsyncGenerator<number> {
   try {
     for (const id of it) {
       yield id;

@@ -9,7 +9,7 @@
 import { noGrad } from '../autograd';
 import { tensor } from '../creation';
 import { keep, tidy } from '../memory';
-import { checkPrompt, resolveSampling } from '../models/generation';
+import { checkPrompt, resolveSampling, streamTokens } from '../models/generation';
 import type { GenerateOptions, ResolvedSampling } from '../models/generation';
 import { sampleRow } from '../models/sampling';
 import type { Tensor } from '../tensor';
@@ -54,15 +54,7 @@ export function generateSync(model: MemTransformerLM, promptIds: readonly number
 }
 
 /** Streams token ids, yielding to the event loop between tokens. */
-export async function* generate(model: MemTransformerLM, promptIds: readonly number[], opts: GenerateOptions = {}): AsyncGenerator<number> {
+export function generate(model: MemTransformerLM, promptIds: readonly number[], opts: GenerateOptions = {}): AsyncGenerator<number> {
   checkPrompt('txl.generate', promptIds, model.config.nToken);
-  const it = steps(model, promptIds, resolveSampling('txl.generate', opts));
-  try {
-    for (const id of it) {
-      yield id;
-      await new Promise<void>((r) => setImmediate(r));
-    }
-  } finally {
-    it.return(undefined);
-  }
+  return streamTokens(steps(model, promptIds, resolveSampling('txl.generate', opts)));
 }
