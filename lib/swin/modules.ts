@@ -500,10 +500,14 @@ export class SwinTransformer extends Module {
     const rates = Array.from({ length: total }, (_, i) => (total === 1 ? 0 : (dpr * i) / (total - 1)));
     const layers: BasicLayer[] = [];
     let start = 0;
+    // Each PatchMerging halves the resolution, rounding up: odd sizes are padded as the
+    // detection variants do (for the even sizes of the official configs this is H / 2^i).
+    let res: [number, number] = [pH, pW];
     for (let i = 0; i < this.numLayers; i++) {
+      if (i > 0) res = [Math.ceil(res[0] / 2), Math.ceil(res[1] / 2)];
       layers.push(new BasicLayer({
         dim: this.embedDim * 2 ** i,
-        inputResolution: [Math.floor(pH / 2 ** i), Math.floor(pW / 2 ** i)],
+        inputResolution: res,
         depth: depths[i],
         numHeads: checkInt(`${where}: numHeads[${i}]`, heads[i], 1),
         windowSize: opts.windowSize ?? 7,
