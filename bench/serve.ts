@@ -108,12 +108,19 @@ async function main(): Promise<void> {
   const ratio = (c: number): string => (tokensPerSec[`continuous batching (32)/${c}`] / tokensPerSec[`one at a time/${c}`]).toFixed(2);
   console.log(`\nContinuous batching / one at a time, tokens/s: 1 client ${ratio(1)}x, 8 clients ${ratio(8)}x, 32 clients ${ratio(32)}x\n`);
 
+  // Soak: 10,000 requests in rounds of 2,000 after a 2,000-request warm-up, RSS after each round
+  // (growth that keeps shrinking is the allocator settling; a leak grows every round alike).
   const soakRequests = Number(process.env.TN_BENCH_SOAK ?? 10_000);
   const server = await startServer(32);
-  await load(server.url, 32, 500, 4); // warm-up: allocator and JIT settle
+  await load(server.url, 32, 2000, 4);
   const rss0 = (await scrape(server.url)).get('process_resident_memory_bytes')! / 2 ** 20;
-  const soak = await load(server.url, 32, soakRequests, 4);
-  console.log(`Soak: ${soak.requests} requests (max_tokens 4, 32 clients) in ${soak.seconds.toFixed(0)} s, ${soak.failed} failed; RSS ${rss0.toFixed(0)} MiB before, ${soak.rssMiB.toFixed(0)} MiB after (${(soak.rssMiB - rss0).toFixed(1)} MiB); event-loop p99 ${soak.loopP99.toFixed(1)} ms\n`);
+  const rounds: LoadResult[] = [];
+  for (let done = 0; done < soakRequests; done += 2000) rounds.push(await load(server.url, 32, Math.min(2000, soakRequests - done), 4));
+  const total = rounds.reduce((a, r) => a + r.requests, 0);
+  const failed = rounds.reduce((a, r) => a + r.failed, 0);
+  const secs = rounds.reduce((a, r) => a + r.seconds, 0);
+  const last = rounds[rounds.length - 1];
+  console.log(`Soak: ${total} requests (max_tokens 4, 32 clients) in ${secs.toFixed(0)} s, ${failed} failed; RSS ${rss0.toFixed(0)} MiB after warm-up, then after each 2,000: ${rounds.map((r) => r.rssMiB.toFixed(0)).join(', ')} MiB (${(last.rssMiB - rss0).toFixed(1)} MiB overall); event-loop p99 ${Math.max(...rounds.map((r) => r.loopP99)).toFixed(1)} ms\n`);
   await stopServer(server);
 }
 
