@@ -194,10 +194,14 @@ describe('HTTP server', () => {
     for (const [body, message] of cases) {
       const r = await post(body);
       expect(r.status).toBe(400);
-      const j = (await r.json()) as { error: { message: string; type: string } };
+      const j = (await r.json()) as { error: { message: string; type: string; param: string | null } };
       expect(j.error.type).toBe('invalid_request_error');
       expect(j.error.message).toMatch(message);
     }
+    const t = (await (await post({ prompt: 'a', temperature: 7 })).json()) as { error: { param: string } };
+    expect(t.error.param).toBe('temperature');
+    const p = (await (await post({ max_tokens: 3 })).json()) as { error: { param: string } };
+    expect(p.error.param).toBe('prompt');
   });
 
   it('answers 429 when every slot is busy and the queue is full', async () => {

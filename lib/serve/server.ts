@@ -79,10 +79,13 @@ export function createServer(opts: ServerOptions): FastifyInstance {
   // Validation errors list every problem; coercion off so "1" is not silently a number.
   const app = Fastify({ logger: opts.logger ?? false, ajv: { customOptions: { coerceTypes: false, allErrors: true } } });
 
-  app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown }, _req, reply) => {
+  app.setErrorHandler((err: Error & { statusCode?: number; validation?: Array<{ instancePath?: string; params?: { missingProperty?: string } }> }, _req, reply) => {
     const status = err.validation ? 400 : err.statusCode && err.statusCode < 500 ? err.statusCode : 500;
     const message = err.validation ? `invalid request: ${err.message.replace(/^body\/?/, '').replace(/, body\/?/g, ', ')}` : err.message;
-    void reply.status(status).send(errorBody(message, status === 400 ? 'invalid_request_error' : 'server_error'));
+    // The first offending field, as OpenAI's `param` ("temperature", "prompt", ...).
+    const first = err.validation?.[0];
+    const param = first ? (first.instancePath?.replace(/^\//, '').split('/')[0] || first.params?.missingProperty || null) : null;
+    void reply.status(status).send(errorBody(message, status === 400 ? 'invalid_request_error' : 'server_error', param));
   });
 
   app.get('/health', async () => ({ status: 'ok', model: modelName, contextLength: engine.info.contextLength, inFlight: engine.inFlight, queueDepth: engine.queueDepth }));
