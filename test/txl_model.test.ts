@@ -81,6 +81,28 @@ describe.each(cases.map((c) => [c.name, c] as const))('generation with memory: %
 describe('MemTransformerLM behaviour', () => {
   const c = cases[0];
 
+  it.each(cases.map((k) => [k.name, k] as const))('evaluation reusing the memory’s keys/values equals recomputing them (%s)', (_n, k) => {
+    const model = build(k).eval();
+    const reuse: tn.txl.TXLState = { mems: model.initMems(k.bsz) };
+    let mems: Tensor[] = [];
+    tn.noGrad(() => {
+      for (let s = 0; s < 3; s++) {
+        const data = F[`${k.name}.seg${s}.data`];
+        const target = F[`${k.name}.seg${s}.target`];
+        const a = model.forwardSegment(data, target, reuse);
+        expect(reuse.kv?.length).toBe((k.config.n_layer as number));
+        const [b, ...next] = model.forward(data, target, ...mems);
+        mems = next;
+        expectClose(a, b, 1e-11, 1e-10);
+        expectClose(a, F[`${k.name}.seg${s}.loss`], 1e-10, 1e-9);
+      }
+    });
+    model.train();
+    tn.noGrad(() => model.forwardSegment(F[`${k.name}.seg0.data`], F[`${k.name}.seg0.target`], reuse));
+    expect(reuse.kv).toBeUndefined(); // training mode: nothing cached (weights may change)
+    model.dispose();
+  });
+
   it('forwardSegment keeps memory flat over many segments', () => {
     const model = build(c);
     const state = { mems: model.initMems(c.bsz) };
@@ -96,6 +118,13 @@ describe('MemTransformerLM behaviour', () => {
     expect(after.liveTensors).toBe(before.liveTensors);
     expect(after.bytes).toBe(before.bytes);
     expect(state.mems[0].shape).toEqual([6, c.bsz, 16]);
+    // Evaluation keeps the keys/values too: still flat once they exist.
+    model.eval();
+    run(3);
+    const evalBefore = tn.memory();
+    run(50);
+    expect(tn.memory().liveTensors).toBe(evalBefore.liveTensors);
+    expect(tn.memory().bytes).toBe(evalBefore.bytes);
     model.dispose();
   });
 

@@ -8,20 +8,21 @@
  */
 import { noGrad } from '../autograd';
 import { tensor } from '../creation';
-import { keep, tidy } from '../memory';
+import { dispose, tidy } from '../memory';
 import { checkPrompt, resolveSampling, streamTokens } from '../models/generation';
 import type { GenerateOptions, ResolvedSampling } from '../models/generation';
 import { sampleRow } from '../models/sampling';
-import type { Tensor } from '../tensor';
-import type { MemTransformerLM } from './modules/mem_transformer';
+import type { MemTransformerLM, TXLState } from './modules/mem_transformer';
 
-/** Runs ids (one sequence) through the model with memory; returns the last position's log-probs. */
-function advance(model: MemTransformerLM, ids: readonly number[], state: { mems: Tensor[] }): Float32Array {
+/**
+ * Runs ids (one sequence) through the model with memory, reusing the memory's keys and values
+ * (only the new tokens are projected); returns the last position's log-probs.
+ */
+function advance(model: MemTransformerLM, ids: readonly number[], state: TXLState): Float32Array {
   return noGrad(() =>
     tidy(() => {
-      const { hidden, mems } = model.hidden(tensor([...ids], { dtype: 'int64' }).view(ids.length, 1), state.mems);
-      for (const m of state.mems) m.dispose();
-      state.mems = mems.map((m) => keep(m));
+      const { hidden, mems, kv } = model.hidden(tensor([...ids], { dtype: 'int64' }).view(ids.length, 1), state.mems, { keyValues: state.kv ?? [] });
+      model.setState(state, mems, kv);
       return model.crit.logProbs(hidden.select(0, ids.length - 1)).to('float32').contiguous().toTypedArray() as Float32Array;
     }),
   );
@@ -30,7 +31,7 @@ function advance(model: MemTransformerLM, ids: readonly number[], state: { mems:
 function* steps(model: MemTransformerLM, promptIds: readonly number[], o: ResolvedSampling): Generator<number> {
   const wasTraining = model.training;
   model.eval();
-  const state = { mems: model.initMems(1) };
+  const state: TXLState = { mems: model.initMems(1) };
   try {
     const seg = model.config.tgtLen ?? Math.max(1, model.config.memLen);
     let logProbs: Float32Array | null = null;
@@ -42,7 +43,7 @@ function* steps(model: MemTransformerLM, promptIds: readonly number[], o: Resolv
       if (n + 1 < o.maxNewTokens) logProbs = advance(model, [id], state);
     }
   } finally {
-    for (const m of state.mems) m.dispose();
+    dispose([state.mems, (state.kv ?? []).flatMap((e) => [e.k, e.v])]);
     model.train(wasTraining);
   }
 }

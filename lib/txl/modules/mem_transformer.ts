@@ -20,7 +20,8 @@ import { arange } from '../../creation';
 import type { Device } from '../../creation';
 import type { DType } from '../../dtype';
 import { checkBool, checkInt, checkNumber, typeError } from '../../errors';
-import { keep, tidy } from '../../memory';
+import { isGradEnabled } from '../../autograd';
+import { dispose, keep, tidy } from '../../memory';
 import { Dropout } from '../../nn/dropout';
 import { Module } from '../../nn/module';
 import { ModuleList } from '../../nn/module_list';
@@ -31,6 +32,15 @@ import { AdaptiveEmbedding } from './adaptive_embedding';
 import { ProjectedAdaptiveLogSoftmax } from './adaptive_softmax';
 import { PositionalEmbedding } from './positional_embedding';
 import { RelPartialLearnableDecoderLayer } from './rel_attn';
+import type { KeyValues } from './rel_attn';
+
+/** The recurrent state of {@link MemTransformerLM.forwardSegment}. */
+export interface TXLState {
+  /** nLayer + 1 memories (mlen, B, dModel). */
+  mems: Tensor[];
+  /** Evaluation only: per layer, the memory's keys and values (kept by forwardSegment). */
+  kv?: KeyValues[];
+}
 
 /** Options of {@link MemTransformerLM} (upstream's arguments in camelCase). */
 export interface MemTransformerLMOptions {
@@ -140,8 +150,13 @@ export class MemTransformerLM extends Module {
     return Array.from({ length: this.config.nLayer + 1 }, () => zeros([0, bsz, this.config.dModel], { dtype: w.dtype, device: w.device }));
   }
 
-  /** The last layer's output (qlen, B, dModel) and the new memories (upstream: _forward + _update_mems). */
-  hidden(data: Tensor, mems: readonly Tensor[] = []): { hidden: Tensor; mems: Tensor[] } {
+  /**
+   * The last layer's output (qlen, B, dModel) and the new memories (upstream: _forward +
+   * _update_mems). With `keyValues` (evaluation only) each layer reuses the memory's keys and
+   * values from the previous segment instead of projecting the memory again, and returns the
+   * new ones (`kv`) for the next segment.
+   */
+  hidden(data: Tensor, mems: readonly Tensor[] = [], opts: { keyValues?: KeyValues[] | null } = {}): { hidden: Tensor; mems: Tensor[]; kv?: KeyValues[] } {
     const c = this.config;
     if (!(data instanceof Tensor) || data.ndim !== 2 || data.dtype !== 'int64') {
       throw new TypeError(`MemTransformerLM: data: expected int64 token ids (len, batch), but got ${data instanceof Tensor ? `${data.dtype} [${data.shape.join(', ')}]` : typeof data}`);
@@ -165,29 +180,34 @@ export class MemTransformerLM extends Module {
       const r = this.drop.forward(this.pos_emb.forward(pos));
       let core = this.drop.forward(emb);
       const hids = [core];
+      const kvs: KeyValues[] = [];
       let i = 0;
       for (const layer of this.layers) {
-        core = layer.forward(core, { r, rWBias: this.r_w_bias, rRBias: this.r_r_bias, mems: useMems ? mems[i] : null, sameLength: c.sameLength, memLen: c.memLen });
+        const x = { r, rWBias: this.r_w_bias, rRBias: this.r_r_bias, mems: useMems ? mems[i] : null, sameLength: c.sameLength, memLen: c.memLen };
+        if (opts.keyValues) {
+          const res = layer.forwardWithKeyValues(core, { ...x, kvMem: useMems ? opts.keyValues[i] ?? null : null });
+          core = res.out;
+          kvs.push(res.kv);
+        } else core = layer.forward(core, x);
         hids.push(core);
         i++;
       }
-      const newMems = useMems || c.memLen > 0 ? this.updateMems(hids, useMems ? mems : null, qlen, mlen) : [];
-      return { hidden: this.drop.forward(core), mems: newMems };
+      const [beg, end] = this.memoryWindow(qlen, mlen);
+      const keepRows = (full: Tensor): Tensor => noGrad(() => full.detach().narrow(0, beg, end - beg).contiguous().clone());
+      const newMems = c.memLen > 0 ? hids.map((h, j) => keepRows(useMems && mems[j].shape[0] > 0 ? cat([mems[j], h.detach()], 0) : h)) : [];
+      // Keys/values stay views of this step's buffers (no copy): at most (mlen + qlen) rows each.
+      const rows = (full: Tensor): Tensor => full.detach().narrow(0, beg, end - beg);
+      const kv = opts.keyValues && c.memLen > 0 ? kvs.map((e) => ({ k: rows(e.k), v: rows(e.v) })) : undefined;
+      return { hidden: this.drop.forward(core), mems: newMems, ...(kv ? { kv } : {}) };
     });
     return out;
   }
 
-  /** Keeps the last memLen steps of [mem; hidden] per layer, detached, in fresh storage. */
-  private updateMems(hids: Tensor[], mems: readonly Tensor[] | null, qlen: number, mlen: number): Tensor[] {
+  /** Rows [beg, end) of [memory; segment] kept as the next memory (upstream's _update_mems). */
+  private memoryWindow(qlen: number, mlen: number): [number, number] {
     const { memLen, extLen } = this.config;
     const end = mlen + Math.max(0, qlen - extLen);
-    const beg = Math.max(0, end - memLen);
-    return noGrad(() =>
-      hids.map((h, i) => {
-        const full = mems && mems[i].shape[0] > 0 ? cat([mems[i], h.detach()], 0) : h.detach();
-        return full.narrow(0, beg, end - beg).contiguous().clone();
-      }),
-    );
+    return [Math.max(0, end - memLen), end];
   }
 
   /** [loss (tgtLen, B), ...newMems] as upstream's forward(data, target, *mems). */
@@ -198,20 +218,42 @@ export class MemTransformerLM extends Module {
       throw new RangeError(`MemTransformerLM.forward: target: expected (≤ ${data.shape[0]}, ${data.shape[1]}), but got [${target.shape.join(', ')}]`);
     }
     const { hidden, mems: newMems } = this.hidden(data, mems);
+    return [this.lossOf(hidden, target), ...newMems];
+  }
+
+  /** Per-token loss (tgtLen, B) of the last tgtLen hidden states; frees `hidden`. */
+  private lossOf(hidden: Tensor, target: Tensor): Tensor {
+    const tgtLen = target.shape[0];
     const loss = tidy(() => {
       const pred = hidden.narrow(0, hidden.shape[0] - tgtLen, tgtLen);
       return this.crit.forward(pred.reshape(-1, this.config.dModel), target.reshape(-1)).view(tgtLen, -1);
     });
     hidden.dispose();
-    return [loss, ...newMems];
+    return loss;
   }
 
-  /** forward() with a state object: replaces state.mems by the new memories and frees the old ones. */
-  forwardSegment(data: Tensor, target: Tensor, state: { mems: Tensor[] }): Tensor {
-    const [loss, ...mems] = this.forward(data, target, ...state.mems);
+  /**
+   * forward() with a state object: replaces state.mems by the new memories and frees the old
+   * ones. In evaluation (eval() and no gradient) it also keeps the memory's keys and values in
+   * state.kv, so the next segment projects only its own tokens: the same numbers, about half
+   * of qkv_net's work (and most of it when decoding one token at a time).
+   */
+  forwardSegment(data: Tensor, target: Tensor, state: TXLState): Tensor {
+    if (!(target instanceof Tensor) || target.ndim !== 2 || target.shape[1] !== data.shape[1] || target.shape[0] > data.shape[0]) {
+      return this.forward(data, target, ...state.mems)[0]; // forward() reports the problem
+    }
+    const reuse = !this.training && !isGradEnabled() && this.config.memLen > 0;
+    const { hidden, mems, kv } = this.hidden(data, state.mems, { keyValues: reuse ? state.kv ?? [] : null });
+    this.setState(state, mems, kv);
+    return this.lossOf(hidden, target);
+  }
+
+  /** @internal Replaces a state's memories (and key/value cache), freeing the old ones. */
+  setState(state: TXLState, mems: Tensor[], kv: KeyValues[] | undefined): void {
     for (const m of state.mems) m.dispose();
+    for (const e of state.kv ?? []) dispose([e.k, e.v]);
     state.mems = mems.map((m) => keep(m));
-    return loss;
+    state.kv = kv?.map((e) => ({ k: keep(e.k), v: keep(e.v) }));
   }
 }
 

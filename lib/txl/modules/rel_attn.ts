@@ -41,6 +41,18 @@ export interface RelAttnInputs {
   mems: Tensor | null;
   sameLength: boolean;
   memLen: number;
+  /**
+   * Evaluation only: the memory's keys and values (mlen, B, H, d) from the previous segment, so
+   * qkv_net runs over the segment alone instead of memory + segment. Equal to recomputing them
+   * while the weights do not change (no training between segments).
+   */
+  kvMem?: KeyValues | null;
+}
+
+/** Keys and values in the official layout (len, B, H, d). */
+export interface KeyValues {
+  k: Tensor;
+  v: Tensor;
 }
 
 /** Relative multi-head attention; see the module documentation. */
@@ -62,21 +74,41 @@ export class RelPartialLearnableMultiHeadAttn extends Module {
 
   /** w (qlen, B, dModel) → (qlen, B, dModel). */
   forward(w: Tensor, x: RelAttnInputs): Tensor {
+    return this.forwardWithKeyValues(w, x).out;
+  }
+
+  /** forward(), also returning the keys and values of memory + segment (klen, B, H, d). */
+  forwardWithKeyValues(w: Tensor, x: RelAttnInputs): { out: Tensor; kv: KeyValues } {
     const [qlen, B] = w.shape;
     const { nHead: H, dHead: D } = this.o;
-    const h = x.mems && x.mems.shape[0] > 0 ? cat([x.mems, w], 0) : w;
-    const klen = h.shape[0];
-    const heads = this.qkv_net.forward(this.o.preLnorm ? this.layer_norm.forward(h) : h).view(klen, B, 3, H, D);
+    const project = (h: Tensor): Tensor => this.qkv_net.forward(this.o.preLnorm ? this.layer_norm.forward(h) : h).view(h.shape[0], B, 3, H, D);
+    let kl: Tensor;
+    let vl: Tensor;
+    let ql: Tensor;
+    if (x.kvMem && x.kvMem.k.shape[0] > 0) {
+      // Memory keys/values reused: project the segment only.
+      const heads = project(w);
+      ql = heads.select(2, 0);
+      kl = cat([x.kvMem.k, heads.select(2, 1)], 0);
+      vl = cat([x.kvMem.v, heads.select(2, 2)], 0);
+    } else {
+      const h = x.mems && x.mems.shape[0] > 0 ? cat([x.mems, w], 0) : w;
+      const heads = project(h);
+      ql = heads.select(2, 0).narrow(0, h.shape[0] - qlen, qlen);
+      kl = heads.select(2, 1);
+      vl = heads.select(2, 2);
+    }
+    const klen = kl.shape[0];
     // (len, B, H, d) → (B, H, len, d): views, no copies.
-    const q = heads.select(2, 0).narrow(0, klen - qlen, qlen).permute(1, 2, 0, 3);
-    const k = heads.select(2, 1).permute(1, 2, 0, 3);
-    const v = heads.select(2, 2).permute(1, 2, 0, 3);
+    const q = ql.permute(1, 2, 0, 3);
+    const k = kl.permute(1, 2, 0, 3);
+    const v = vl.permute(1, 2, 0, 3);
     const rK = this.r_net.forward(x.r).view(klen, H, D).permute(1, 0, 2);
     const vec = relativePositionalAttention(q, k, v, rK, x.rWBias, x.rRBias, {
       sameLength: x.sameLength, memLen: x.memLen, dropoutP: this.training ? this.o.dropatt : 0,
     });
     const out = this.drop.forward(this.o_net.forward(vec.permute(2, 0, 1, 3).reshape(qlen, B, H * D)));
-    return this.o.preLnorm ? w.add(out) : this.layer_norm.forward(w.add(out));
+    return { out: this.o.preLnorm ? w.add(out) : this.layer_norm.forward(w.add(out)), kv: { k: kl, v: vl } };
   }
 }
 
@@ -92,5 +124,11 @@ export class RelPartialLearnableDecoderLayer extends Module {
 
   forward(w: Tensor, x: RelAttnInputs): Tensor {
     return this.pos_ff.forward(this.dec_attn.forward(w, x));
+  }
+
+  /** forward(), also returning the attention's keys and values of memory + segment. */
+  forwardWithKeyValues(w: Tensor, x: RelAttnInputs): { out: Tensor; kv: KeyValues } {
+    const { out, kv } = this.dec_attn.forwardWithKeyValues(w, x);
+    return { out: this.pos_ff.forward(out), kv };
   }
 }
