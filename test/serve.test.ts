@@ -190,6 +190,7 @@ describe('HTTP server', () => {
       [{ prompt: 'a', stop: ['a', 'b', 'c', 'd', 'e'] }, /stop/],
       [{ prompt: 'a'.repeat(200) }, /prompt: expected fewer than 96 tokens/],
       [{ prompt: 'a', n: 2 }, /n/],
+      [{ prompt: 'Call me 🐋' }, /expected characters of the vocabulary, but got "🐋"/],
     ];
     for (const [body, message] of cases) {
       const r = await post(body);
