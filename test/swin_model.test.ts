@@ -76,7 +76,7 @@ describe('SwinTransformerBlock', () => {
     const b = new tn.swin.SwinTransformerBlock({ dim: 16, numHeads: 2, inputResolution: [4, 4], windowSize: 7, shiftSize: 3 });
     expect([b.windowSize, b.shiftSize]).toEqual([4, 0]);
     expect(b.attn_mask).toBeNull();
-    expect(b.attn.relative_position_bias_table.shape).toEqual([49, 2]);
+    expect((b.attn as tn.swin.WindowAttention).relative_position_bias_table.shape).toEqual([49, 2]);
     const s = new tn.swin.SwinTransformerBlock({ dim: 16, numHeads: 2, inputResolution: [8, 8], windowSize: 4, shiftSize: 2 });
     expect([s.windowSize, s.shiftSize]).toEqual([4, 2]);
     expect(s.attn_mask!.shape).toEqual([4, 16, 16]);
@@ -194,7 +194,7 @@ describe('SwinTransformer', () => {
       const b = m.forward(x);
       expect(b.sub(a).abs().max().item()).toBeGreaterThan(1e-6);
       b.sum().backward();
-      expect(m.layers.at(0).blocks.at(0).attn.relative_position_bias_table.grad).not.toBeNull();
+      expect((m.layers.at(0).blocks.at(0).attn as tn.swin.WindowAttention).relative_position_bias_table.grad).not.toBeNull();
       expect(tn.noGrad(() => m.forwardFeatures(x)).shape).toEqual([3, 32]);
       m.dispose();
     }));

@@ -14,7 +14,7 @@ export {
 export type { ShiftedWindowMaskOptions, PaddedToWindow, StageWindow } from './window';
 export { windowAttention, windowAttentionAsync } from './window_attention';
 export type { WindowAttentionOptions } from './window_attention';
-export { DropPath, PatchEmbed, WindowAttention, Mlp, SwinTransformerBlock, PatchMerging, BasicLayer, SwinTransformer, swinT, swinS, swinB } from './modules';
+export { DropPath, PatchEmbed, WindowAttention, WindowAttentionV2, Mlp, SwinTransformerBlock, PatchMerging, BasicLayer, SwinTransformer, SwinTransformerV2, swinT, swinS, swinB } from './modules';
 export type {
   PatchEmbedOptions,
   WindowAttentionModuleOptions,

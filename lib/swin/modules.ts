@@ -18,20 +18,23 @@
  * const logits = tn.inferenceMode(() => model.forward(images));   // images (B, 3, 224, 224)
  */
 import { noGrad } from '../autograd';
-import { empty, zeros } from '../creation';
+import { arange, empty, full, zeros, zerosLike } from '../creation';
 import type { DType } from '../dtype';
 import { checkBool, checkInt, checkNumber, typeError } from '../errors';
 import { tidy } from '../memory';
 import { Tensor } from '../tensor';
 import { Conv2d } from '../nn/conv2d';
 import { Dropout } from '../nn/dropout';
-import { dropout, softmax } from '../nn/functional';
+import { dropout, linear, softmax } from '../nn/functional';
 import { GELU } from '../nn/gelu';
 import { LayerNorm } from '../nn/layer_norm';
 import { Linear } from '../nn/linear';
 import { Module } from '../nn/module';
 import type { LoadStateDictResult } from '../nn/module';
 import { ModuleList } from '../nn/module_list';
+import { ReLU } from '../nn/relu';
+import { Sequential } from '../nn/sequential';
+import { cat, stack } from '../ops/shape';
 import { patchMerge, relativePositionIndex, rollAndWindowPartition, shiftedWindowMask, stageWindow, windowMergeAndRoll, padToWindow } from './window';
 import { windowAttention } from './window_attention';
 
@@ -226,6 +229,112 @@ export class WindowAttention extends Module {
   }
 }
 
+/**
+ * Swin V2 window attention (the official `WindowAttention` of swin_transformer_v2.py): scaled
+ * cosine attention and a continuous position bias.
+ *
+ *   attn = cos(q, k) · exp(min(logit_scale, log 100)) + 16·sigmoid(cpb_mlp(coords))[index] + mask
+ *
+ * cpb_mlp (Linear(2, 512) → ReLU → Linear(512, nH, no bias)) maps the log-spaced relative
+ * coordinates `relative_coords_table` to a bias per head; q and v have biases (`q_bias`,
+ * `v_bias`), k none. Runs on the fused window-attention kernel: q is normalised and scaled per
+ * head beforehand, the bias table is computed once per call.
+ */
+export class WindowAttentionV2 extends Module {
+  declare logit_scale: Tensor;
+  declare q_bias: Tensor | null;
+  declare v_bias: Tensor | null;
+  declare relative_coords_table: Tensor;
+  declare relative_position_index: Tensor;
+  declare cpb_mlp: Sequential;
+  declare qkv: Linear;
+  declare attn_drop: Dropout;
+  declare proj: Linear;
+  declare proj_drop: Dropout;
+  readonly dim: number;
+  readonly windowSize: [number, number];
+  readonly numHeads: number;
+
+  constructor(opts: WindowAttentionModuleOptions & { pretrainedWindowSize?: number | [number, number] }) {
+    super();
+    if (opts === null || typeof opts !== 'object') typeError('WindowAttentionV2', 'options { dim, windowSize, numHeads }', opts);
+    this.dim = checkInt('WindowAttentionV2: dim', opts.dim, 1);
+    this.windowSize = resolutionArg('WindowAttentionV2: windowSize', opts.windowSize);
+    this.numHeads = checkInt('WindowAttentionV2: numHeads', opts.numHeads, 1);
+    if (this.dim % this.numHeads !== 0) throw new RangeError(`WindowAttentionV2: dim (${this.dim}) must be divisible by numHeads (${this.numHeads})`);
+    const o = { dtype: opts.dtype };
+    const bias = checkBool('WindowAttentionV2: qkvBias', opts.qkvBias ?? true);
+    this.registerParameter('logit_scale', noGrad(() => full([this.numHeads, 1, 1], Math.log(10), o)));
+    this.registerParameter('q_bias', bias ? zeros([this.dim], o) : null);
+    this.registerParameter('v_bias', bias ? zeros([this.dim], o) : null);
+    const pre = opts.pretrainedWindowSize === undefined ? ([0, 0] as [number, number]) : resolutionArg('WindowAttentionV2: pretrainedWindowSize', opts.pretrainedWindowSize);
+    this.registerBuffer('relative_coords_table', relativeCoordsTable(this.windowSize, pre, opts.dtype ?? 'float32'));
+    this.registerBuffer('relative_position_index', relativePositionIndex(this.windowSize));
+    this.registerModule('cpb_mlp', new Sequential(new Linear(2, 512, o), new ReLU(), new Linear(512, this.numHeads, { bias: false, ...o })));
+    this.registerModule('qkv', initLinear(new Linear(this.dim, 3 * this.dim, { bias: false, ...o })));
+    this.registerModule('attn_drop', new Dropout(checkRate('WindowAttentionV2: attnDrop', opts.attnDrop)));
+    this.registerModule('proj', initLinear(new Linear(this.dim, this.dim, o)));
+    this.registerModule('proj_drop', new Dropout(checkRate('WindowAttentionV2: projDrop', opts.projDrop)));
+  }
+
+  /** x (B·nW, N, C) with N = Wh·Ww; mask (nW, N, N) (0 / −100) or none. */
+  forward(x: Tensor, mask: Tensor | null = null): Tensor {
+    const [wh, ww] = this.windowSize;
+    const N = wh * ww;
+    const s = x.shape;
+    if (s.length !== 3 || s[1] !== N || s[2] !== this.dim) {
+      throw new RangeError(`WindowAttentionV2: expected windows of shape (B*nW, ${N}, ${this.dim}), but got shape ${shapeStr(x)}`);
+    }
+    return tidy(() => {
+      const Bw = s[0];
+      const nH = this.numHeads;
+      const qkvBias = this.q_bias && this.v_bias ? cat([this.q_bias, zerosLike(this.v_bias), this.v_bias], 0) : null;
+      const qkv = linear(x, this.qkv.weight, qkvBias).reshape([Bw, N, 3, nH, this.dim / nH]).permute([2, 0, 3, 1, 4]);
+      const [q, k, v] = [0, 1, 2].map((i) => qkv.select(0, i));
+      const unit = (t: Tensor): Tensor => t.div(t.norm(2, -1, true).clamp(1e-12, null)); // F.normalize
+      const logitScale = this.logit_scale.clamp(null, Math.log(100)).exp(); // (nH, 1, 1)
+      const qn = unit(q).mul(logitScale);
+      const kn = unit(k);
+      const table = this.cpb_mlp.forward(this.relative_coords_table).view([-1, nH]).sigmoid().mul(16); // ((2Wh−1)(2Ww−1), nH)
+      let o: Tensor;
+      if (this.training && this.attn_drop.p > 0) {
+        let attn = qn.matmul(kn.transpose(-2, -1));
+        attn = attn.add(table.indexSelect(0, this.relative_position_index.view([-1])).view([N, N, nH]).permute([2, 0, 1]).unsqueeze(0));
+        if (mask !== null) {
+          const nW = mask.shape[0];
+          attn = attn.view([Bw / nW, nW, nH, N, N]).add(mask.unsqueeze(1).unsqueeze(0)).view([-1, nH, N, N]);
+        }
+        o = dropout(softmax(attn, -1), this.attn_drop.p, true).matmul(v);
+      } else {
+        o = windowAttention(qn, kn, v, table, this.relative_position_index, { mask, scale: 1 });
+      }
+      return this.proj_drop.forward(this.proj.forward(o.transpose(1, 2).reshape([Bw, N, this.dim])));
+    });
+  }
+
+  override extraRepr(): string {
+    return `dim=${this.dim}, window_size=(${this.windowSize.join(', ')}), num_heads=${this.numHeads}`;
+  }
+}
+
+/**
+ * Swin V2's log-spaced relative coordinates (1, 2Wh−1, 2Ww−1, 2): offsets divided by
+ * (pretrained window − 1) (or window − 1), times 8, then sign(t)·log2(|t| + 1)/log2(8).
+ */
+function relativeCoordsTable(ws: [number, number], pretrained: [number, number], dtype: DType): Tensor {
+  return noGrad(() =>
+    tidy(() => {
+      const [wh, ww] = ws;
+      const dh = pretrained[0] > 0 ? pretrained[0] - 1 : wh - 1;
+      const dw = pretrained[1] > 0 ? pretrained[1] - 1 : ww - 1;
+      const hs = arange(-(wh - 1), wh, 1, { dtype: 'float32' }).div(Math.max(dh, 1));
+      const wsv = arange(-(ww - 1), ww, 1, { dtype: 'float32' }).div(Math.max(dw, 1));
+      const grid = stack([hs.view([-1, 1]).expand([2 * wh - 1, 2 * ww - 1]), wsv.view([1, -1]).expand([2 * wh - 1, 2 * ww - 1])], 2).unsqueeze(0).mul(8);
+      return grid.sign().mul(grid.abs().add(1).log().div(Math.LN2)).div(3).to(dtype).contiguous(); // log2(8) = 3
+    }),
+  );
+}
+
 /** The block MLP: fc1 → GELU → dropout → fc2 → dropout. */
 export class Mlp extends Module {
   declare fc1: Linear;
@@ -265,6 +374,10 @@ export interface SwinTransformerBlockOptions {
   attnDrop?: number;
   /** Stochastic depth rate of this block. */
   dropPath?: number;
+  /** 2: Swin V2 block (scaled cosine attention, continuous position bias, post-norm). Default 1. */
+  version?: 1 | 2;
+  /** V2: the window size the weights were pre-trained with (scales the position coordinates). */
+  pretrainedWindowSize?: number;
   dtype?: DType;
 }
 
@@ -279,7 +392,7 @@ export interface SwinTransformerBlockOptions {
 export class SwinTransformerBlock extends Module {
   declare attn_mask: Tensor | null;
   declare norm1: LayerNorm;
-  declare attn: WindowAttention;
+  declare attn: WindowAttention | WindowAttentionV2;
   declare drop_path: DropPath;
   declare norm2: LayerNorm;
   declare mlp: Mlp;
@@ -289,6 +402,7 @@ export class SwinTransformerBlock extends Module {
   readonly windowSize: number;
   readonly shiftSize: number;
   readonly mlpRatio: number;
+  readonly version: 1 | 2;
 
   constructor(opts: SwinTransformerBlockOptions) {
     super();
@@ -309,14 +423,20 @@ export class SwinTransformerBlock extends Module {
     const Hp = Math.ceil(H / this.windowSize) * this.windowSize;
     const Wp = Math.ceil(W / this.windowSize) * this.windowSize;
     this.registerBuffer('attn_mask', this.shiftSize > 0 ? shiftedWindowMask(Hp, Wp, this.windowSize, this.shiftSize, { dtype: opts.dtype ?? 'float32' }) : null);
+    this.version = opts.version ?? 1;
+    if (this.version !== 1 && this.version !== 2) typeError(`${where}: version`, '1 or 2', opts.version);
     this.registerModule('norm1', new LayerNorm(this.dim, o));
-    this.registerModule('attn', new WindowAttention({
-      dim: this.dim, windowSize: this.windowSize, numHeads: this.numHeads, qkvBias: opts.qkvBias, qkScale: opts.qkScale,
-      attnDrop: opts.attnDrop, projDrop: opts.drop, dtype: opts.dtype,
-    }));
+    const attnOpts = { dim: this.dim, windowSize: this.windowSize, numHeads: this.numHeads, qkvBias: opts.qkvBias, qkScale: opts.qkScale, attnDrop: opts.attnDrop, projDrop: opts.drop, dtype: opts.dtype };
+    this.registerModule('attn', this.version === 2
+      ? new WindowAttentionV2({ ...attnOpts, pretrainedWindowSize: opts.pretrainedWindowSize || undefined })
+      : new WindowAttention(attnOpts));
     this.registerModule('drop_path', new DropPath(opts.dropPath ?? 0));
     this.registerModule('norm2', new LayerNorm(this.dim, o));
     this.registerModule('mlp', new Mlp(this.dim, Math.trunc(this.dim * this.mlpRatio), { drop: opts.drop, dtype: opts.dtype }));
+    if (this.version === 2) {
+      // V2's _init_respostnorm: the post-norms start at zero, so each block starts as identity.
+      noGrad(() => [this.norm1, this.norm2].forEach((n) => [n.weight, n.bias].forEach((t) => t?.zero_())));
+    }
   }
 
   /** x (B, H·W, C) → (B, H·W, C). */
@@ -331,7 +451,9 @@ export class SwinTransformerBlock extends Module {
       const B = s[0];
       const ws = this.windowSize;
       const shift = this.shiftSize;
-      let h = this.norm1.forward(x).view([B, H, W, C]);
+      const v2 = this.version === 2;
+      // V1 normalises before attention and MLP (pre-norm); V2 after (res-post-norm).
+      let h = (v2 ? x : this.norm1.forward(x)).view([B, H, W, C]);
       const padded = padToWindow(h, ws);
       h = padded.x;
       const Hp = H + padded.padH;
@@ -340,7 +462,9 @@ export class SwinTransformerBlock extends Module {
       const attended = this.attn.forward(windows, this.attn_mask);
       let y = windowMergeAndRoll(attended, ws, Hp, Wp, shift);
       if (Hp !== H || Wp !== W) y = y.narrow(1, 0, H).narrow(2, 0, W).contiguous();
-      const x1 = x.add(this.drop_path.forward(y.view([B, H * W, C])));
+      const attnOut = y.view([B, H * W, C]);
+      const x1 = x.add(this.drop_path.forward(v2 ? this.norm1.forward(attnOut) : attnOut));
+      if (v2) return x1.add(this.drop_path.forward(this.norm2.forward(this.mlp.forward(x1))));
       return x1.add(this.drop_path.forward(this.mlp.forward(this.norm2.forward(x1))));
     });
   }
@@ -360,14 +484,18 @@ export class PatchMerging extends Module {
   readonly inputResolution: [number, number];
   readonly dim: number;
 
-  constructor(opts: { inputResolution: number | [number, number]; dim: number; dtype?: DType }) {
+  readonly version: 1 | 2;
+
+  /** version 2 (Swin V2): the LayerNorm (2C) comes after the reduction. */
+  constructor(opts: { inputResolution: number | [number, number]; dim: number; version?: 1 | 2; dtype?: DType }) {
     super();
     if (opts === null || typeof opts !== 'object') typeError('PatchMerging', 'options { inputResolution, dim }', opts);
     this.inputResolution = resolutionArg('PatchMerging: inputResolution', opts.inputResolution);
     this.dim = checkInt('PatchMerging: dim', opts.dim, 1);
+    this.version = opts.version ?? 1;
     const o = { dtype: opts.dtype };
     this.registerModule('reduction', initLinear(new Linear(4 * this.dim, 2 * this.dim, { bias: false, ...o })));
-    this.registerModule('norm', new LayerNorm(4 * this.dim, o));
+    this.registerModule('norm', new LayerNorm((this.version === 2 ? 2 : 4) * this.dim, o));
   }
 
   forward(x: Tensor): Tensor {
@@ -377,8 +505,8 @@ export class PatchMerging extends Module {
       throw new RangeError(`PatchMerging: expected x of shape (B, ${H * W}, ${this.dim}) (input resolution ${H}x${W}), but got shape ${shapeStr(x)}`);
     }
     return tidy(() => {
-      const m = patchMerge(x.view([s[0], H, W, this.dim]));
-      return this.reduction.forward(this.norm.forward(m.view([s[0], -1, 4 * this.dim])));
+      const m = patchMerge(x.view([s[0], H, W, this.dim])).view([s[0], -1, 4 * this.dim]);
+      return this.version === 2 ? this.norm.forward(this.reduction.forward(m)) : this.reduction.forward(this.norm.forward(m));
     });
   }
 }
@@ -409,7 +537,7 @@ export class BasicLayer extends Module {
     const { depth: _d, dropPath: _p, downsample, ...blockOpts } = opts;
     const blocks = rates.map((r, i) => new SwinTransformerBlock({ ...blockOpts, shiftSize: i % 2 === 0 ? 0 : Math.floor(ws / 2), dropPath: r }));
     this.registerModule('blocks', new ModuleList(blocks));
-    this.registerModule('downsample', downsample ? new PatchMerging({ inputResolution: opts.inputResolution, dim: opts.dim, dtype: opts.dtype }) : null);
+    this.registerModule('downsample', downsample ? new PatchMerging({ inputResolution: opts.inputResolution, dim: opts.dim, version: opts.version, dtype: opts.dtype }) : null);
   }
 
   forward(x: Tensor): Tensor {
@@ -441,6 +569,10 @@ export interface SwinTransformerOptions {
   /** Absolute position embedding (default false). */
   ape?: boolean;
   patchNorm?: boolean;
+  /** 2: Swin V2 (see {@link SwinTransformerV2}). Default 1. */
+  version?: 1 | 2;
+  /** V2: per stage, the window size of pre-training (0 = none). */
+  pretrainedWindowSizes?: number[];
   dtype?: DType;
 }
 
@@ -454,7 +586,7 @@ export interface SwinLoadStateDictOptions {
   allowMissingBuffers?: boolean;
 }
 
-const CONSTANT_BUFFER = /(^|\.)(relative_position_index|attn_mask)$/;
+const CONSTANT_BUFFER = /(^|\.)(relative_position_index|relative_coords_table|attn_mask)$/;
 
 /**
  * Swin Transformer (the official `SwinTransformer`): patch embedding, stages of shifted-window
@@ -518,6 +650,8 @@ export class SwinTransformer extends Module {
         attnDrop: checkRate(`${where}: attnDropRate`, opts.attnDropRate),
         dropPath: rates.slice(start, start + depths[i]),
         downsample: i < this.numLayers - 1,
+        version: opts.version,
+        pretrainedWindowSize: opts.pretrainedWindowSizes?.[i],
         dtype,
       }));
       start += depths[i];
@@ -582,6 +716,20 @@ export class SwinTransformer extends Module {
     }
     const r = super.loadStateDict(given, { strict: opts.strict });
     return { missingKeys: r.missingKeys, unexpectedKeys: r.unexpectedKeys.filter((k) => !filled.has(k)) };
+  }
+}
+
+/**
+ * Swin Transformer V2 (Liu et al., 2022; the official `SwinTransformerV2`): the same stages with
+ * V2 blocks — scaled cosine attention with a learnable logit scale per head, a continuous
+ * relative position bias from a small MLP over log-spaced coordinates, LayerNorm after
+ * attention and MLP (res-post-norm, initialised to zero), and PatchMerging that normalises after
+ * the reduction. State-dict keys are the official V2 ones (`attn.logit_scale`, `attn.q_bias`,
+ * `attn.v_bias`, `attn.cpb_mlp.{0,2}.*`, `attn.relative_coords_table`, …).
+ */
+export class SwinTransformerV2 extends SwinTransformer {
+  constructor(opts: Omit<SwinTransformerOptions, 'version' | 'qkScale'> = {}) {
+    super({ ...opts, version: 2 });
   }
 }
 
