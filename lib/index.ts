@@ -22,6 +22,8 @@ export type { IndexSpec, Slice } from './ops/indexing';
 export { softmax, logSoftmax } from './nn/functional';
 export { tidy, keep, dispose, memory } from './memory';
 export type { MemoryInfo } from './memory';
+export { cpuCacheInfo, emptyCache, setCpuCacheLimit } from './cpu_cache';
+export type { CpuCacheInfo } from './cpu_cache';
 export { noGrad, enableGrad, inferenceMode, isGradEnabled, setGradEnabled, isInferenceModeEnabled } from './autograd';
 export * as autograd from './autograd';
 export { loadSafetensors, loadSafetensorsWithMetadata, saveSafetensors, serializeSafetensors } from './safetensors';

@@ -15,6 +15,7 @@
 #include "binding/args.h"
 #include "binding/data.h"
 #include "binding/errors.h"
+#include "kernels/memory/caching_allocator.h"
 #include "binding/fast_ops.h"
 #include "binding/ops.h"
 #include "binding/tensor_table.h"
@@ -47,6 +48,7 @@ class Addon : public Napi::Addon<Addon> {
  public:
   Addon(Napi::Env env, Napi::Object exports) : worker_(table_) {
     installQuietBacktraces();
+    memory::installCachingCpuAllocator();
     installWarningHandler();
     DefineAddon(exports, {
         InstanceMethod("op", &Addon::Op),

@@ -13,6 +13,7 @@ const std::vector<OpDef>& opTable() {
     registerKernelOps(ops);
     registerSwinOps(ops);
     registerOptimOps(ops);
+    registerMemoryOps(ops);
     return ops;
   }();
   return table;

@@ -42,6 +42,7 @@ void registerAutogradOps(std::vector<OpDef>& ops);
 void registerKernelOps(std::vector<OpDef>& ops);
 void registerSwinOps(std::vector<OpDef>& ops);
 void registerOptimOps(std::vector<OpDef>& ops);
+void registerMemoryOps(std::vector<OpDef>& ops);
 
 }  // namespace tn
 
