@@ -78,8 +78,10 @@ export class DropPath extends Module {
     return tidy(() => {
       const keepProb = 1 - this.p;
       const shape = [x.shape[0], ...x.shape.slice(1).map(() => 1)];
-      const mask = noGrad(() => empty(shape, { dtype: x.dtype, device: x.device }).uniform_(0, 1).add(keepProb).floor());
-      return x.div(keepProb).mul(mask);
+      // The official floor(keepProb + U[0, 1)) mask, already divided by keepProb: one pass over
+      // x (and one in the backward) instead of a division and then a product.
+      const mask = noGrad(() => empty(shape, { dtype: x.dtype, device: x.device }).uniform_(0, 1).add(keepProb).floor().div(keepProb));
+      return x.mul(mask);
     });
   }
 
@@ -205,7 +207,9 @@ export class WindowAttention extends Module {
       const Bw = s[0];
       const nH = this.numHeads;
       const qkv = this.qkv.forward(x).reshape([Bw, N, 3, nH, this.dim / nH]).permute([2, 0, 3, 1, 4]);
-      const [q, k, v] = [0, 1, 2].map((i) => qkv.select(0, i));
+      // chunk, not select: the backward of three selects zero-fills and adds three full-size
+      // gradients; chunk's backward concatenates once.
+      const [q, k, v] = qkv.chunk(3, 0).map((t) => t.squeeze(0));
       let o: Tensor;
       if (this.training && this.attn_drop.p > 0) {
         // Dropout on the weights needs them materialised: the official op order.
@@ -290,7 +294,9 @@ export class WindowAttentionV2 extends Module {
       const nH = this.numHeads;
       const qkvBias = this.q_bias && this.v_bias ? cat([this.q_bias, zerosLike(this.v_bias), this.v_bias], 0) : null;
       const qkv = linear(x, this.qkv.weight, qkvBias).reshape([Bw, N, 3, nH, this.dim / nH]).permute([2, 0, 3, 1, 4]);
-      const [q, k, v] = [0, 1, 2].map((i) => qkv.select(0, i));
+      // chunk, not select: the backward of three selects zero-fills and adds three full-size
+      // gradients; chunk's backward concatenates once.
+      const [q, k, v] = qkv.chunk(3, 0).map((t) => t.squeeze(0));
       const unit = (t: Tensor): Tensor => t.div(t.norm(2, -1, true).clamp(1e-12, null)); // F.normalize
       const logitScale = this.logit_scale.clamp(null, Math.log(100)).exp(); // (nH, 1, 1)
       const qn = unit(q).mul(logitScale);
