@@ -57,6 +57,8 @@ export interface NativeConfig {
   numInteropThreads: number;
   blasThreads: number;
   blas: string;
+  /** The gemm float32 CPU linear layers run on: 'oneDNN' (its sgemm, when libtorch loaded it) or 'libtorch'. */
+  linearGemm: 'oneDNN' | 'libtorch';
   parallelInfo: string;
   buildConfig: string;
 }

@@ -15,6 +15,7 @@
 #include "binding/args.h"
 #include "binding/data.h"
 #include "binding/errors.h"
+#include "kernels/linear/linear.h"
 #include "kernels/memory/caching_allocator.h"
 #include "binding/fast_ops.h"
 #include "binding/ops.h"
@@ -298,6 +299,7 @@ class Addon : public Napi::Addon<Addon> {
     out.Set("numInteropThreads", Napi::Number::New(env, at::get_num_interop_threads()));
     out.Set("blasThreads", Napi::Number::New(env, blas_.getThreads ? blas_.getThreads() : -1));
     out.Set("blas", Napi::String::New(env, blas_.getConfig ? blas_.getConfig() : "unknown"));
+    out.Set("linearGemm", Napi::String::New(env, linear::linearBackend()));
     out.Set("parallelInfo", Napi::String::New(env, at::get_parallel_info()));
     out.Set("buildConfig", Napi::String::New(env, at::show_config()));
     return out;

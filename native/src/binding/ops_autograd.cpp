@@ -32,9 +32,23 @@ TN_OP(requiresGrad_) { auto t = A.tensor(0); bool r = A.flag(1); TN_RUN((t.requi
 TN_OP(detach) { auto t = A.tensor(0); TN_RUN(t.detach()); }
 TN_OP(isLeaf) { auto t = A.tensor(0); TN_RUN(t.is_leaf()); }
 TN_OP(retainGrad) { auto t = A.tensor(0); TN_RUN((t.retain_grad(), std::monostate{})); }
+// libtorch names a C++ custom function's node after its type,
+// "torch::autograd::CppNode<tn::linear::(anonymous namespace)::LinearFunction>": ours read as
+// PyTorch's own nodes do, "LinearBackward".
+static std::string nodeName(const std::string& raw) {
+  const std::string prefix = "torch::autograd::CppNode<tn::";
+  if (raw.compare(0, prefix.size(), prefix) != 0 || raw.back() != '>') return raw;
+  std::string type = raw.substr(0, raw.size() - 1);
+  type = type.substr(type.rfind(':') + 1);
+  const std::string suffix = "Function";
+  if (type.size() > suffix.size() && type.compare(type.size() - suffix.size(), suffix.size(), suffix) == 0) {
+    type.resize(type.size() - suffix.size());
+  }
+  return type + "Backward";
+}
 TN_OP(gradFn) {
   auto t = A.tensor(0);
-  TN_RUN(t.grad_fn() ? t.grad_fn()->name() : std::string());
+  TN_RUN(t.grad_fn() ? nodeName(t.grad_fn()->name()) : std::string());
 }
 // autogradGrad(outputs, inputs, gradOutputs | null, retainGraph, createGraph, allowUnused)
 TN_OP(autogradGrad) {

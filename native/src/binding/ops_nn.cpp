@@ -23,6 +23,7 @@
 #include "binding/args.h"
 #include "binding/errors.h"
 #include "binding/ops.h"
+#include "kernels/linear/linear.h"
 
 namespace tn {
 namespace {
@@ -35,7 +36,7 @@ int64_t reduction(Args& A, size_t i) {
   throw ArgError(ErrorKind::kTypeError, std::string(A.op()) + ": reduction must be 'none', 'mean' or 'sum', but got '" + r + "'");
 }
 
-TN_OP(linear) { auto x = A.tensor(0), w = A.tensor(1); auto b = A.optTensor(2); TN_RUN(at::linear(x, w, b)); }
+TN_OP(linear) { auto x = A.tensor(0), w = A.tensor(1); auto b = A.optTensor(2); TN_RUN(linear::linear(x, w, b)); }
 TN_OP(layerNorm) {
   auto x = A.tensor(0); auto s = A.ints(1); auto w = A.optTensor(2), b = A.optTensor(3); auto eps = A.f64(4);
   TN_RUN(at::layer_norm(x, s, w, b, eps));

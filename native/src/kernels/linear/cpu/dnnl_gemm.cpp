@@ -1,0 +1,46 @@
+// Looks dnnl_sgemm up once: in libdnnl if it is loaded, else in libtorch_cpu's own exports.
+#include "kernels/linear/cpu/dnnl_gemm.h"
+
+#include <c10/util/Exception.h>
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <cstring>
+
+namespace tn::linear::cpu {
+namespace {
+
+// dnnl_status_t dnnl_sgemm(char, char, dnnl_dim_t M, N, K, float alpha, const float* A,
+//                          dnnl_dim_t lda, const float* B, dnnl_dim_t ldb, float beta,
+//                          float* C, dnnl_dim_t ldc)  -- oneDNN's C API, stable since 1.0.
+using Sgemm = int (*)(char, char, int64_t, int64_t, int64_t, float, const float*, int64_t, const float*, int64_t,
+                      float, float*, int64_t);
+
+Sgemm find() {
+  if (const char* e = std::getenv("TN_LINEAR_GEMM")) {
+    if (std::strcmp(e, "libtorch") == 0) return nullptr;
+  }
+  for (const char* lib : {"libdnnl.so.2", "libdnnl.so.3", "libdnnl.so", "libtorch_cpu.so"}) {
+    void* h = dlopen(lib, RTLD_LAZY | RTLD_NOLOAD);
+    if (h == nullptr) continue;
+    if (void* f = dlsym(h, "dnnl_sgemm")) return reinterpret_cast<Sgemm>(f);
+  }
+  return nullptr;
+}
+
+Sgemm fn() {
+  static const Sgemm f = find();
+  return f;
+}
+
+}  // namespace
+
+bool dnnlAvailable() { return fn() != nullptr; }
+
+void sgemm(char transA, char transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+           const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+  const int status = fn()(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+  TORCH_CHECK(status == 0, "linear: oneDNN sgemm failed with status ", status, " (M ", M, ", N ", N, ", K ", K, ")");
+}
+
+}  // namespace tn::linear::cpu
