@@ -56,12 +56,12 @@ std::vector<int64_t> outShape(const at::Tensor& x, int64_t N) {
 at::Tensor forwardProduct(const at::Tensor& x2, const at::Tensor& W, const at::Tensor& b) {
   const int64_t M = x2.size(0), K = x2.size(1), N = W.size(0);
   at::Tensor out = at::empty({M, N}, x2.options());
-  float beta = 0.f;
-  if (b.defined()) {  // as addmm: the bias rows first, then C = x·Wᵀ + C
-    out.copy_(b.expand({M, N}));
-    beta = 1.f;
+  if (!b.defined()) {
+    cpu::sgemm('N', 'T', M, N, K, 1.f, x2.data_ptr<float>(), K, W.data_ptr<float>(), K, 0.f, out.data_ptr<float>(), N);
+    return out;
   }
-  cpu::sgemm('N', 'T', M, N, K, 1.f, x2.data_ptr<float>(), K, W.data_ptr<float>(), K, beta, out.data_ptr<float>(), N);
+  const at::Tensor bc = b.contiguous();
+  cpu::sgemmAddBias(M, N, K, x2.data_ptr<float>(), W.data_ptr<float>(), bc.data_ptr<float>(), out.data_ptr<float>());
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include <c10/util/Exception.h>
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 
@@ -41,6 +42,21 @@ void sgemm(char transA, char transB, int64_t M, int64_t N, int64_t K, float alph
            const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
   const int status = fn()(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
   TORCH_CHECK(status == 0, "linear: oneDNN sgemm failed with status ", status, " (M ", M, ", N ", N, ", K ", K, ")");
+}
+
+void sgemmAddBias(int64_t M, int64_t N, int64_t K, const float* A, const float* B, const float* bias, float* C) {
+  // About 1 MiB of C per block (L2 holds it), at least 64 rows so the product stays efficient.
+  const int64_t rows = std::max<int64_t>(64, (int64_t{1} << 18) / std::max<int64_t>(N, 1));
+  for (int64_t r0 = 0; r0 < M; r0 += rows) {
+    const int64_t mb = std::min(rows, M - r0);
+    float* c = C + r0 * N;
+    sgemm('N', 'T', mb, N, K, 1.f, A + r0 * K, K, B, K, 0.f, c, N);
+    for (int64_t i = 0; i < mb; ++i) {
+      float* row = c + i * N;
+#pragma omp simd
+      for (int64_t j = 0; j < N; ++j) row[j] += bias[j];
+    }
+  }
 }
 
 }  // namespace tn::linear::cpu
