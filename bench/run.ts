@@ -7,6 +7,7 @@ import * as os from 'node:os';
 
 import * as tn from '../lib';
 import { attention } from './attention';
+import { linear } from './linear';
 import { overhead } from './overhead';
 import { swin } from './swin';
 import { swinModel } from './swin_model';
@@ -18,6 +19,7 @@ const benches: Record<string, () => string> = {
   overhead: () =>
     [1, 2].map((threads) => table(`Per-op overhead, ${threads} thread${threads > 1 ? 's' : ''} (us per op, median of 7)`, 'us', overhead(threads))).join('\n'),
   attention,
+  linear,
   swin: () => [swin(), swinModel()].join('\n'),
   swinModel,
   train,

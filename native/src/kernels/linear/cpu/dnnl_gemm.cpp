@@ -1,6 +1,7 @@
 // Looks dnnl_sgemm up once: in libdnnl if it is loaded, else in libtorch_cpu's own exports.
 #include "kernels/linear/cpu/dnnl_gemm.h"
 
+#include <ATen/Parallel.h>
 #include <c10/util/Exception.h>
 #include <dlfcn.h>
 
@@ -45,18 +46,26 @@ void sgemm(char transA, char transB, int64_t M, int64_t N, int64_t K, float alph
 }
 
 void sgemmAddBias(int64_t M, int64_t N, int64_t K, const float* A, const float* B, const float* bias, float* C) {
-  // About 1 MiB of C per block (L2 holds it), at least 64 rows so the product stays efficient.
-  const int64_t rows = std::max<int64_t>(64, (int64_t{1} << 18) / std::max<int64_t>(N, 1));
-  for (int64_t r0 = 0; r0 < M; r0 += rows) {
-    const int64_t mb = std::min(rows, M - r0);
-    float* c = C + r0 * N;
-    sgemm('N', 'T', mb, N, K, 1.f, A + r0 * K, K, B, K, 0.f, c, N);
-    for (int64_t i = 0; i < mb; ++i) {
-      float* row = c + i * N;
+  // About 1 MiB of C per block (L2 holds it), at least 64 rows so the product stays efficient,
+  // and at least one block per thread. With several threads the blocks are spread over them
+  // (this file is compiled with OpenMP) and each block's product runs on its thread alone:
+  // oneDNN splitting every small block over the threads itself was 2x slower than one thread.
+  const int64_t nthr = at::get_num_threads();
+  int64_t rows = std::max<int64_t>(64, (int64_t{1} << 18) / std::max<int64_t>(N, 1));
+  if (nthr > 1) rows = std::min(rows, std::max<int64_t>(16, (M + nthr - 1) / nthr));
+  const int64_t blocks = (M + rows - 1) / rows;
+  at::parallel_for(0, blocks, 1, [&](int64_t b0, int64_t b1) {
+    for (int64_t blk = b0; blk < b1; ++blk) {
+      const int64_t r0 = blk * rows, mb = std::min(rows, M - r0);
+      float* c = C + r0 * N;
+      sgemm('N', 'T', mb, N, K, 1.f, A + r0 * K, K, B, K, 0.f, c, N);
+      for (int64_t i = 0; i < mb; ++i) {
+        float* row = c + i * N;
 #pragma omp simd
-      for (int64_t j = 0; j < N; ++j) row[j] += bias[j];
+        for (int64_t j = 0; j < N; ++j) row[j] += bias[j];
+      }
     }
-  }
+  });
 }
 
 }  // namespace tn::linear::cpu
