@@ -1,7 +1,7 @@
 /**
  * bench/swin_model: the whole Swin-T (tn.swin.swinT: embed 96, depths [2, 2, 6, 2], heads
- * [3, 6, 12, 24], window 7, 1000 classes) at 224², float32, 1 thread on both sides
- * (tn.setNumThreads(1, 1); OMP/OPENBLAS_NUM_THREADS=1 for Python).
+ * [3, 6, 12, 24], window 7, 1000 classes) at 224², float32, at 1 and 2 threads, equal on both
+ * sides (tn.setNumThreads(t, t); torch.set_num_threads(t) and OMP/OPENBLAS_NUM_THREADS=t).
  *
  *   forward      eval mode under tn.inferenceMode / torch.inference_mode, batch 1 and 8
  *   train step   train mode (drop path 0.2 as the official Swin-T recipe), cross-entropy on
@@ -18,10 +18,13 @@ import type { Row } from './util';
 const CFG = { img: 224, trainBatch: 8, dropPathRate: 0.2, reps: { fwd1: 5, fwd8: 3, train: 3 } };
 
 
-/** Swin-T forward (batch 1, 8) and a training step, Node against Python, 1 thread. */
+/** Swin-T forward (batch 1, 8) and a training step, Node against Python, 1 and 2 threads. */
 export function swinModel(): string {
+  return [1, 2].map(swinModelAt).join('\n');
+}
+
+function swinModelAt(threads: number): string {
   const previous = tn.getNumThreads();
-  const threads = 1;
   tn.setNumThreads(threads, threads);
   try {
     const py = runPython<{ rows: { case: string; ms: number }[] }>('swin_model.py', [String(threads), JSON.stringify(CFG)], threads);
@@ -60,7 +63,7 @@ export function swinModel(): string {
     } finally {
       model.dispose();
     }
-    const title = `Swin-T 224², float32, 1 thread (ms, median of ${CFG.reps.fwd1} / ${CFG.reps.fwd8} / ${CFG.reps.train})`;
+    const title = `Swin-T 224², float32, ${threads} thread${threads > 1 ? 's' : ''} (ms, median of ${CFG.reps.fwd1} / ${CFG.reps.fwd8} / ${CFG.reps.train})`;
     return `${table(title, 'ms', rows)}${perSec.join('; ')}.\n`;
   } finally {
     tn.setNumThreads(previous);
