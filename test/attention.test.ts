@@ -321,6 +321,33 @@ describe('scaledDotProductAttention behaviour', () => {
     });
   });
 
+  test.each([1, 2])('mask gradients summed inside the kernel over every broadcast pattern, several tiles, %i thread(s)', (threads) => {
+    const before = tn.getNumThreads();
+    tn.setNumThreads(threads);
+    try {
+      tn.tidy(() => {
+        // 3 batches, 4 query heads over 2 kv heads, 70 queries (two row tiles), 300 keys (two key tiles).
+        const [B, H, Hkv, Lq, Lk, d] = [3, 4, 2, 70, 300, 16];
+        const q = tn.randn([B, H, Lq, d], { dtype: 'float64' });
+        const k = tn.randn([B, Hkv, Lk, d], { dtype: 'float64' });
+        const v = tn.randn([B, Hkv, Lk, d], { dtype: 'float64' });
+        const gout = tn.randn([B, H, Lq, d], { dtype: 'float64' });
+        for (const shape of [[1, H, Lq, Lk], [B, 1, Lq, Lk], [1, 1, Lq, Lk], [1, 1, 1, Lk], [B, H, 1, Lk], [Lq, Lk]]) {
+          const m = tn.randn(shape, { dtype: 'float64' }).requiresGrad_();
+          sdpa(q, k, v, { attnMask: m, enableGqa: true, isCausal: true }).mul(gout).sum().backward();
+          const full = m.detach().expand(B, H, Lq, Lk).clone().requiresGrad_();
+          sdpa(q, k, v, { attnMask: full, enableGqa: true, isCausal: true }).mul(gout).sum().backward();
+          const dims = [0, 1, 2, 3].filter((i) => (shape.length === 4 ? shape[i] === 1 : i < 2));
+          const want = full.grad!.sum(dims, true).reshape(shape);
+          expect(want.abs().max().item()).toBeGreaterThan(0.01);
+          expectClose(m.grad!, want, 1e-12, 1e-10, { what: `mask ${shape.join('x')}` });
+        }
+      });
+    } finally {
+      tn.setNumThreads(before);
+    }
+  });
+
   test('L = 1 queries and keys', () => {
     tn.tidy(() => {
       const q = tn.randn([1, 2, 1, 16]);

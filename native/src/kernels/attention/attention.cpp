@@ -8,12 +8,14 @@
 #include "kernels/attention/attention.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/Parallel.h>
 #include <ATen/ops/empty.h>
 #include <ATen/core/grad_mode.h>
 #include <ATen/ops/zeros.h>
 #include <ATen/ops/zeros_like.h>
 #include <torch/csrc/autograd/custom_function.h>
 
+#include <algorithm>
 #include <cmath>
 #include <mutex>
 
@@ -188,17 +190,28 @@ AttentionGrads fusedBackward(const at::Tensor& gradOut, const at::Tensor& q, con
   at::Tensor dq = at::empty({c.B, c.Hq, c.Lq, c.d}, opts);
   at::Tensor dk = at::empty({c.B, c.Hkv, c.Lk, c.d}, opts);
   at::Tensor dv = at::empty({c.B, c.Hkv, c.Lk, c.dv}, opts);
-  at::Tensor dmaskFull;
+  at::Tensor dmaskAcc;
   const bool maskGrad = wantMaskGrad && c.mask.defined() && c.mask.scalar_type() != at::kBool;
-  if (maskGrad) dmaskFull = at::zeros({c.B, c.Hq, c.Lq, c.Lk}, opts);
+  if (maskGrad) {
+    // The gradient is summed inside the kernel over the dims the mask broadcasts along, so a
+    // mask shared by the batch (Swin's bias + shift mask) never gets a (B, Hq, Lq, Lk) buffer.
+    at::Tensor m = c.mask;
+    while (m.dim() < 4) m = m.unsqueeze(0);
+    const int64_t mB = m.size(0) == 1 ? 1 : c.B, mH = m.size(1) == 1 ? 1 : c.Hq, mI = m.size(2) == 1 ? 1 : c.Lq;
+    // Work items are (batch, kv head, key chunk): they meet in one element only when the mask
+    // is shared across batches or kv heads; then each thread gets a partial sum of its own.
+    const bool shared = (mB == 1 && c.B > 1) || (mH == 1 && c.Hkv > 1);
+    const int64_t parts = shared ? std::max<int64_t>(1, at::get_num_threads()) : 1;
+    dmaskAcc = at::zeros({parts, mB, mH, mI, c.Lk}, opts);
+  }
   cpu::attentionBackwardKernel(in, p, dO, outC.to(ct).contiguous(), lseC.to(ct).contiguous(), dq, dk, dv,
-                               dmaskFull);
+                               dmaskAcc);
   AttentionGrads g;
   const at::ScalarType t = q.scalar_type();
   g.dq = dq.to(t);
   g.dk = dk.to(t);
   g.dv = dv.to(t);
-  if (maskGrad) g.dmask = dmaskFull.sum_to_size(c.mask.sizes()).to(c.mask.scalar_type());
+  if (maskGrad) g.dmask = dmaskAcc.sum(0).sum_to_size(c.mask.sizes()).to(c.mask.scalar_type());
   return g;
 }
 

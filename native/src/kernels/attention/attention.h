@@ -135,10 +135,15 @@ struct KernelInputs {
 /// out (B, Hq, Lq, dv) contiguous of q's dtype, lse float32 (B, Hq, Lq): written.
 void attentionForwardKernel(const KernelInputs& in, const AttentionParams& p, at::Tensor& out, at::Tensor& lse);
 
-/// dq, dk, dv contiguous of q's dtype; dmaskFull (B, Hq, Lq, Lk) of that dtype, or undefined.
+/// dq, dk, dv contiguous of q's dtype. dmaskAcc: undefined, or zeros (P, mB, mH, mI, Lk) of
+/// that dtype with mB in {1, B}, mH in {1, Hq}, mI in {1, Lq}: the kernel adds the mask's
+/// gradient into it, summed over the dims where it has size 1 (a mask broadcast over the batch
+/// gets a gradient of its own size, not (B, Hq, Lq, Lk)). With P > 1 each thread adds into
+/// partial number at::get_thread_num() (needed when work items for different batches or kv
+/// heads meet in one element); the caller sums over P.
 void attentionBackwardKernel(const KernelInputs& in, const AttentionParams& p, const at::Tensor& gradOut,
                              const at::Tensor& out, const at::Tensor& lse, at::Tensor& dq, at::Tensor& dk,
-                             at::Tensor& dv, at::Tensor& dmaskFull);
+                             at::Tensor& dv, at::Tensor& dmaskAcc);
 
 /// The keep decision for element (b, h, i, j); the kernel evaluates the same hash vectorised.
 inline uint32_t dropoutHash(uint64_t seed, int64_t b, int64_t h, int64_t i, int64_t j) {

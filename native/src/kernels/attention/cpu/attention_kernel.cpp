@@ -40,6 +40,9 @@ struct Geo {
   const int64_t* lengths = nullptr;
   const double* slopes = nullptr;
   int64_t ssB = 0, ssH = 0;
+  // The mask gradient's accumulator: strides per partial (0 when there is one), batch, head
+  // and query row (0 where the mask broadcasts); unit stride over keys.
+  int64_t dmT = 0, dmB = 0, dmH = 0, dmI = 0;
   AttentionParams p;
 };
 
@@ -131,8 +134,12 @@ void attentionForwardKernel(const KernelInputs& in, const AttentionParams& p, at
 
 void attentionBackwardKernel(const KernelInputs& in, const AttentionParams& p, const at::Tensor& gradOut,
                              const at::Tensor& out, const at::Tensor& lse, at::Tensor& dq, at::Tensor& dk,
-                             at::Tensor& dv, at::Tensor& dmaskFull) {
-  const Geo g = makeGeo(in, p);
+                             at::Tensor& dv, at::Tensor& dmaskAcc) {
+  Geo g = makeGeo(in, p);
+  if (dmaskAcc.defined()) {
+    auto st = [&](int dim) { return dmaskAcc.size(dim) == 1 ? int64_t{0} : dmaskAcc.stride(dim); };
+    g.dmT = st(0); g.dmB = st(1); g.dmH = st(2); g.dmI = st(3);
+  }
   const bool isDouble = in.q.scalar_type() == at::kDouble;
   dk.zero_();
   dv.zero_();
@@ -148,7 +155,7 @@ void attentionBackwardKernel(const KernelInputs& in, const AttentionParams& p, c
   int64_t chunks = 1;
   if (g.B * g.Hkv < threads) chunks = std::min<int64_t>(nKb, (threads + g.B * g.Hkv - 1) / (g.B * g.Hkv));
   at::Tensor dqAcc = chunks == 1 ? dq : at::empty({chunks, g.B, g.Hq, g.Lq, g.d}, dq.options());
-  void* dm = dmaskFull.defined() ? dmaskFull.data_ptr() : nullptr;
+  void* dm = dmaskAcc.defined() ? dmaskAcc.data_ptr() : nullptr;
   switch (isaLevel()) {
 #if defined(__x86_64__) && defined(__GNUC__)
     case 2:
