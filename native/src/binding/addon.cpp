@@ -15,12 +15,12 @@
 #include "binding/args.h"
 #include "binding/data.h"
 #include "binding/errors.h"
-#include "kernels/linear/linear.h"
-#include "kernels/memory/caching_allocator.h"
 #include "binding/fast_ops.h"
 #include "binding/ops.h"
 #include "binding/tensor_table.h"
 #include "binding/worker.h"
+#include "kernels/linear/linear.h"
+#include "kernels/memory/caching_allocator.h"
 
 namespace tn {
 namespace {

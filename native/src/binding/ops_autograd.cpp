@@ -7,6 +7,7 @@
 #include "binding/args.h"
 #include "binding/errors.h"
 #include "binding/ops.h"
+#include "kernels/autocast_state.h"
 
 namespace tn {
 namespace {
@@ -62,14 +63,12 @@ TN_OP(autogradGrad) {
 // ops on its lists (linear, matmul, conv: lower precision; softmax, layer_norm, losses: float32).
 // The API moved in 2.4 (per-device setters); both are thread-local state of the calling thread.
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-static bool autocastCpuEnabled() { return at::autocast::is_autocast_enabled(at::kCPU); }
 static void setAutocastCpu(bool on, at::ScalarType t) {
   at::autocast::set_autocast_enabled(at::kCPU, on);
   at::autocast::set_autocast_dtype(at::kCPU, t);
 }
 static at::ScalarType autocastCpuDtype() { return at::autocast::get_autocast_dtype(at::kCPU); }
 #else
-static bool autocastCpuEnabled() { return at::autocast::is_cpu_enabled(); }
 static void setAutocastCpu(bool on, at::ScalarType t) {
   at::autocast::set_cpu_enabled(on);
   at::autocast::set_autocast_cpu_dtype(t);

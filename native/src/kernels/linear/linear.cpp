@@ -1,15 +1,14 @@
 // Linear layers on oneDNN's sgemm (see linear.h for why), with their autograd function.
 #include "kernels/linear/linear.h"
 
-#include <ATen/autocast_mode.h>
 #include <ATen/core/grad_mode.h>
 #include <ATen/ops/empty.h>
 #include <ATen/ops/linear.h>
-#include <torch/csrc/api/include/torch/version.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <vector>
 
+#include "kernels/autocast_state.h"
 #include "kernels/linear/cpu/dnnl_gemm.h"
 
 namespace tn::linear {
@@ -20,14 +19,6 @@ using torch::autograd::variable_list;
 
 // Below this many multiply-adds the call overhead dominates and libtorch's path is as good.
 constexpr double kMinMacs = 32768;
-
-bool autocastOn() {
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
-  return at::autocast::is_autocast_enabled(at::kCPU);
-#else
-  return at::autocast::is_cpu_enabled();
-#endif
-}
 
 bool isCpuFloat(const at::Tensor& t) {
   return t.layout() == at::kStrided && t.device().is_cpu() && t.scalar_type() == at::kFloat;
@@ -41,40 +32,37 @@ bool useDnnl(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
   const int64_t N = w.size(0), K = w.size(1);
   if (x.size(-1) != K || K == 0 || N == 0 || x.numel() == 0) return false;
   if (b.defined() && (!isCpuFloat(b) || b.dim() != 1 || b.size(0) != N)) return false;
-  if (autocastOn()) return false;  // autocast runs linear in bfloat16: libtorch's dispatcher does that
+  if (autocastCpuEnabled()) return false;  // autocast runs linear in bfloat16: libtorch's dispatcher does that
   const double M = static_cast<double>(x.numel() / K);
   return M * static_cast<double>(N) * static_cast<double>(K) >= kMinMacs;
 }
 
-std::vector<int64_t> outShape(const at::Tensor& x, int64_t N) {
-  std::vector<int64_t> s = x.sizes().vec();
-  s.back() = N;
-  return s;
-}
-
-// out (M, N) = x2 (M, K) · W (N, K)ᵀ + b; x2 and W contiguous.
-at::Tensor forwardProduct(const at::Tensor& x2, const at::Tensor& W, const at::Tensor& b) {
-  const int64_t M = x2.size(0), K = x2.size(1), N = W.size(0);
+// y (*, N) = x (*, K) · w (N, K)ᵀ + b, on contiguous copies where x or w are not contiguous.
+at::Tensor forwardProduct(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
+  const int64_t N = w.size(0), K = w.size(1);
+  const at::Tensor x2 = x.reshape({-1, K}).contiguous(), W = w.contiguous();
+  const int64_t M = x2.size(0);
   at::Tensor out = at::empty({M, N}, x2.options());
-  if (!b.defined()) {
+  if (b.defined()) {
+    const at::Tensor bc = b.contiguous();
+    cpu::sgemmAddBias(M, N, K, x2.data_ptr<float>(), W.data_ptr<float>(), bc.data_ptr<float>(), out.data_ptr<float>());
+  } else {
     cpu::sgemm('N', 'T', M, N, K, 1.f, x2.data_ptr<float>(), K, W.data_ptr<float>(), K, 0.f, out.data_ptr<float>(), N);
-    return out;
   }
-  const at::Tensor bc = b.contiguous();
-  cpu::sgemmAddBias(M, N, K, x2.data_ptr<float>(), W.data_ptr<float>(), bc.data_ptr<float>(), out.data_ptr<float>());
-  return out;
+  std::vector<int64_t> shape = x.sizes().vec();
+  shape.back() = N;
+  return out.view(shape);
 }
 
 struct LinearFunction : public torch::autograd::Function<LinearFunction> {
   static variable_list forward(AutogradContext* ctx, const at::Tensor& x, const at::Tensor& w,
                                const c10::optional<at::Tensor>& bias) {
     const at::Tensor b = bias.value_or(at::Tensor());
-    const int64_t K = w.size(1);
     // The inputs themselves are saved, not their contiguous copies: forward runs without grad
     // mode, so a copy made here would have no path back to x for a double backward.
     ctx->save_for_backward({x, w});
     ctx->saved_data["hasBias"] = b.defined();
-    return {forwardProduct(x.reshape({-1, K}).contiguous(), w.contiguous(), b).view(outShape(x, w.size(0)))};
+    return {forwardProduct(x, w, b)};
   }
 
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
@@ -85,25 +73,26 @@ struct LinearFunction : public torch::autograd::Function<LinearFunction> {
     if (!g.defined()) return {at::Tensor(), at::Tensor(), at::Tensor()};
     const int64_t N = w.size(0), K = w.size(1), M = x.numel() / K;
     const auto xShape = x.sizes();
-    const at::Tensor x2 = x.reshape({M, K}).contiguous(), W = w.contiguous();
     const bool wantX = ctx->needs_input_grad(0), wantW = ctx->needs_input_grad(1);
     const bool wantB = hasBias && ctx->needs_input_grad(2);
     at::Tensor dx, dW, db;
     if (at::GradMode::is_enabled() || g.scalar_type() != at::kFloat) {
       // create_graph (double backward): differentiable formulas through libtorch.
       const at::Tensor g2 = g.reshape({M, N});
-      if (wantX) dx = g2.mm(W).view(xShape);
-      if (wantW) dW = g2.t().mm(x2);
+      if (wantX) dx = g2.mm(w).view(xShape);
+      if (wantW) dW = g2.t().mm(x.reshape({M, K}));
       if (wantB) db = g2.sum(0);
       return {dx, dW, db};
     }
     const at::Tensor g2 = g.reshape({M, N}).contiguous();
     if (wantX) {  // dx (M, K) = g (M, N) · W (N, K)
+      const at::Tensor W = w.contiguous();
       dx = at::empty({M, K}, g2.options());
       cpu::sgemm('N', 'N', M, K, N, 1.f, g2.data_ptr<float>(), N, W.data_ptr<float>(), K, 0.f, dx.data_ptr<float>(), K);
       dx = dx.view(xShape);
     }
     if (wantW) {  // dW (N, K) = gᵀ (N, M) · x2 (M, K)
+      const at::Tensor x2 = x.reshape({M, K}).contiguous();
       dW = at::empty({N, K}, g2.options());
       cpu::sgemm('T', 'N', N, K, M, 1.f, g2.data_ptr<float>(), N, x2.data_ptr<float>(), K, 0.f, dW.data_ptr<float>(), K);
     }
@@ -120,8 +109,7 @@ at::Tensor linear(const at::Tensor& x, const at::Tensor& w, const c10::optional<
   const bool needGraph =
       at::GradMode::is_enabled() && (x.requires_grad() || w.requires_grad() || (b.defined() && b.requires_grad()));
   if (needGraph) return LinearFunction::apply(x, w, b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt)[0];
-  const int64_t K = w.size(1);
-  return forwardProduct(x.reshape({-1, K}).contiguous(), w.contiguous(), b).view(outShape(x, w.size(0)));
+  return forwardProduct(x, w, b);
 }
 
 const char* linearBackend() { return cpu::dnnlAvailable() ? "oneDNN" : "libtorch"; }

@@ -90,8 +90,6 @@ void releaseLarge(void* p) {
   }
 }
 
-void releaseSmall(void* p) { c10::free_cpu(p); }
-
 void* allocateLarge(size_t n) {
   const size_t size = roundUp(n);
   Cache& c = cache();
@@ -130,7 +128,7 @@ void* allocateLarge(size_t n) {
 c10::DataPtr allocateData(size_t n) {
   if (n < kMinCached) {
     void* p = c10::alloc_cpu(n);
-    return {p, p, &releaseSmall, c10::Device(c10::DeviceType::CPU)};
+    return {p, p, &c10::free_cpu, c10::Device(c10::DeviceType::CPU)};
   }
   void* p = allocateLarge(n);
   return {p, p, &releaseLarge, c10::Device(c10::DeviceType::CPU)};
