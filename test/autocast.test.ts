@@ -4,7 +4,7 @@
  * bfloat16, their values bit for bit, and the float32 parameters' gradients; then scoping.
  */
 import * as tn from '../lib';
-import { expectClose, expectThrows, fixturePath } from './helpers';
+import { expectClose, expectThrows, fixturePath, flat } from './helpers';
 
 const { tensors: F, metadata } = tn.loadSafetensorsWithMetadata(fixturePath('autocast'));
 const dtypes = JSON.parse(metadata!.dtypes) as Record<string, string>;
@@ -21,12 +21,19 @@ describe('autocast (CPU, bfloat16)', () => {
     });
     for (const [k, t] of Object.entries(r)) {
       expect(`${k}: ${t.dtype}`).toBe(`${k}: ${dtypes[k]}`);
-      expectClose(t, F[k], 0, 0); // same kernels on the same libtorch: bit for bit
+      // Bit for bit on the machine that made the fixtures, but libtorch picks its bfloat16
+      // kernels by ISA (GELU differs by one bfloat16 ulp between the AVX2 and AVX-512 paths,
+      // and the difference travels on): within two ulps (2^-6 relative) elsewhere.
+      expectClose(t, F[k], 2 ** -6, 2 ** -6);
     }
     r.out.to('float32').pow(2).sum().backward();
     for (const [k, p] of [['w1', w1], ['b1', b1], ['w2', w2], ['b2', b2], ['ln_w', lnW], ['ln_b', lnB]] as const) {
       expect(p.grad!.dtype).toBe('float32');
-      expectClose(p.grad!, F[`grad.${k}`], 1e-6, 1e-5);
+      // Through bfloat16 activations the ISA-dependent roundings above reach every gradient:
+      // compare as a whole (0.2-0.7% measured on an AVX2 machine, 0 on the fixtures' own).
+      const [a, e] = [flat(p.grad!), flat(F[`grad.${k}`])];
+      const err = Math.hypot(...a.map((v, i) => v - e[i])) / Math.hypot(...e);
+      expect(`${k}: ${err < 0.02}`).toBe(`${k}: true`);
     }
   });
 
