@@ -44,6 +44,34 @@ async function main() {
       r.dispose();
     }
     parentPort.postMessage({ done: true });
+  } else if (mode === 'churn') {
+    // Until terminated: synchronous ops (some of which throw), file I/O through the addon,
+    // views, and async ops, so that termination lands inside every kind of native call.
+    const file = path.join(workerData.dir, `churn-${require('node:worker_threads').threadId}.safetensors`);
+    parentPort.postMessage({ started: true });
+    for (let i = 0; ; i++) {
+      tn.tidy(() => {
+        const a = tn.randn([64, 64]);
+        const v = a.narrow(0, 1, 32).transpose(0, 1);
+        tn.saveSafetensors(file, { a, v: v.contiguous() });
+        const back = tn.loadSafetensors(file);
+        back.a.add_(1).sum().item();
+        // Errors thrown from native code (and from the TS checks), possibly mid-termination.
+        for (const bad of [() => a.matmul(tn.ones([3, 3])), () => tn.zeros([2], { dtype: 'int9' }), () => back.a.dispose() || back.a.sum(), () => a.chunk(0)]) {
+          try {
+            bad();
+          } catch {
+            // expected
+          }
+        }
+      });
+      if (i % 4 === 0) {
+        const x = tn.randn([128, 128]);
+        const p = x.matmulAsync(x);
+        if (i % 8 === 0) await p.then((r) => r.dispose());
+        x.dispose();
+      }
+    }
   } else if (mode === 'error') {
     try {
       tn.ones([2, 3]).matmul(tn.ones([2, 3]));

@@ -59,6 +59,7 @@ const at::Tensor& Args::tensor(size_t i) const {
   if (t == nullptr)
     throw ArgError(ErrorKind::kError, std::string(op_) + ": argument " + std::to_string(i) +
                                           " is a disposed Tensor");
+  if (record_) recorded_.push_back(*t);
   return *t;
 }
 
@@ -75,6 +76,7 @@ const at::Tensor* Args::element(const Napi::Array& a, uint32_t k, size_t i, bool
   if (t == nullptr)
     throw ArgError(ErrorKind::kTypeError, std::string(op_) + ": element " + std::to_string(k) + " of argument " +
                                               std::to_string(i) + (allowNull ? " is not a live Tensor or null" : " is not a live Tensor"));
+  if (record_) recorded_.push_back(*t);
   return t;
 }
 

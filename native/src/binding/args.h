@@ -53,11 +53,19 @@ class Args {
 
   [[noreturn]] void fail(size_t i, const std::string& expected) const;
 
+  /// From now on, remember every tensor decoded (for async ops and in-place writes, which
+  /// must know the storages an op touches).
+  void record() { record_ = true; }
+  /// The tensors decoded since record().
+  const std::vector<at::Tensor>& recorded() const { return recorded_; }
+
  private:
   const Napi::CallbackInfo& info_;
   size_t first_;
   TensorTable& table_;
   const char* op_;
+  bool record_ = false;
+  mutable std::vector<at::Tensor> recorded_;
 
   const at::Tensor* element(const Napi::Array& a, uint32_t k, size_t i, bool allowNull) const;
 };

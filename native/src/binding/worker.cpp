@@ -10,6 +10,8 @@ namespace tn {
 
 struct Worker::Task {
   Job job;
+  // The storages of the job's tensor arguments (the job's captures keep them alive).
+  std::vector<const void*> storages;
   Napi::Promise::Deferred deferred;
   // Grad mode, inference mode and the thread count are thread-local in libtorch: the
   // caller's settings travel with the job.
@@ -31,18 +33,48 @@ void Worker::start(Napi::Env env) {
   started_ = true;
 }
 
-Napi::Promise Worker::submit(Napi::Env env, Job job) {
+static const void* storageKey(const at::Tensor& t) {
+  return t.defined() && t.has_storage() ? static_cast<const void*>(t.storage().unsafeGetStorageImpl()) : nullptr;
+}
+
+Napi::Promise Worker::submit(Napi::Env env, Job job, const std::vector<at::Tensor>& inputs) {
   if (!started_) start(env);
-  auto* task = new Task{std::move(job), Napi::Promise::Deferred::New(env), at::GradMode::is_enabled(),
+  auto* task = new Task{std::move(job), {}, Napi::Promise::Deferred::New(env), at::GradMode::is_enabled(),
                         c10::InferenceMode::is_enabled(), at::get_num_threads()};
+  for (const at::Tensor& t : inputs) {
+    const void* key = storageKey(t);
+    if (key != nullptr) task->storages.push_back(key);
+  }
   Napi::Promise promise = task->deferred.Promise();
   if (pending_++ == 0) channel_.Ref(env);
   {
     std::lock_guard<std::mutex> lock(mutex_);
+    for (const void* key : task->storages) ++readers_[key];
+    computing_.fetch_add(1, std::memory_order_release);
     queue_.push_back(task);
   }
   wake_.notify_one();
   return promise;
+}
+
+void Worker::waitForReaders(const std::vector<at::Tensor>& tensors) {
+  if (!busy()) return;
+  std::vector<const void*> keys;
+  for (const at::Tensor& t : tensors)
+    if (const void* key = storageKey(t)) keys.push_back(key);
+  if (keys.empty()) return;
+  std::unique_lock<std::mutex> lock(mutex_);
+  ran_.wait(lock, [&] {
+    for (const void* key : keys)
+      if (readers_.count(key) != 0) return false;
+    return true;
+  });
+}
+
+void Worker::waitIdle() {
+  if (!busy()) return;
+  std::unique_lock<std::mutex> lock(mutex_);
+  ran_.wait(lock, [&] { return computing_.load(std::memory_order_acquire) == 0; });
 }
 
 void Worker::loop() {
@@ -69,6 +101,15 @@ void Worker::loop() {
       task->failed = true;
       task->failure = describeCurrentException();
     }
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      for (const void* key : task->storages) {
+        auto it = readers_.find(key);
+        if (it != readers_.end() && --it->second == 0) readers_.erase(it);
+      }
+      computing_.fetch_sub(1, std::memory_order_release);
+    }
+    ran_.notify_all();
     task->job = nullptr;  // drop captured tensors on this thread, now
     task->warnings = takeWarnings();
     if (channel_.BlockingCall(task) != napi_ok) delete task;
