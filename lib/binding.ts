@@ -41,6 +41,10 @@ export interface NativeAddon {
   popInferenceMode(): void;
   isInferenceMode(): boolean;
   memory(): { liveTensors: number; bytes: number; pendingAsync: number };
+  /** Weak references to tensors outside tidy scopes, so a synchronous loop frees the collected ones. */
+  adopt(tensors: object[]): void;
+  /** Frees the handles whose objects V8 has collected (called from an idle timer). */
+  sweep(): void;
 }
 
 /** What the addon reports about the libtorch it runs on. */

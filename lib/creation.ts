@@ -5,8 +5,8 @@
 import { types } from 'node:util';
 
 import { native } from './binding';
-import { AnyTypedArray, DType, dtypeCode, dtypeOfTypedArray, isDType, isFloating } from './dtype';
-import { checkBool, checkInt, checkNumber, checkShape, describe, typeError } from './errors';
+import { AnyTypedArray, DType, dtypeCode, dtypeOfTypedArray, INT_RANGE, isDType, isFloating } from './dtype';
+import { checkBool, checkInt, checkNumber, checkShape, describe, rangeError, typeError } from './errors';
 import { callT, callV, opId } from './ops/call';
 import { Tensor } from './tensor';
 
@@ -125,6 +125,14 @@ export function tensor(data: TensorData, opts: FromDataOptions = {}): Tensor {
     }
     const inferred = allBool ? 'bool' : allInt && flat.length > 0 ? 'int64' : 'float32';
     const dst = dstCode ?? dtypeCode(inferred);
+    // As torch.tensor: a value an integer dtype cannot hold is an error, not a wrapped number.
+    const range = INT_RANGE[opts.dtype ?? inferred];
+    if (range !== undefined) {
+      for (const v of flat) {
+        const x = Math.trunc(Number(v));
+        if (!(x >= range[0] && x <= range[1])) rangeError(where, `values that fit in ${opts.dtype ?? inferred} [${range[0]}, ${range[1]}]`, v);
+      }
+    }
     shape ??= nested;
     return Tensor._wrap(native.fromData(bytes, dtypeCode(srcDtype), shape, dst, device, grad));
   } else {

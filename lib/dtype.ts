@@ -28,6 +28,12 @@ export type AnyTypedArray = TypedArrayFor[DType];
 
 const CODE = new Map<string, number>(DTYPES.map((d, i) => [d, i]));
 
+/** The range of each integer dtype (int64's bounds as the nearest doubles inside it). */
+export const INT_RANGE: Readonly<Partial<Record<DType, readonly [number, number]>>> = {
+  int8: [-128, 127], uint8: [0, 255], int16: [-32768, 32767], int32: [-(2 ** 31), 2 ** 31 - 1],
+  int64: [-(2 ** 63), 2 ** 63 - 1024],
+};
+
 /** Whether a value names a dtype. */
 export function isDType(value: unknown): value is DType {
   return typeof value === 'string' && CODE.has(value);

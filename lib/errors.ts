@@ -70,12 +70,15 @@ export const MAX_NUMEL = 2 ** 48;
 export function checkShape(where: string, shape: unknown): number[] {
   if (!Array.isArray(shape)) typeError(where, 'a shape (an array of non-negative integers)', shape);
   let numel = 1;
+  let span = 1; // the largest stride (+1): must stay exact, even for a zero-element tensor
   for (const d of shape) {
     if (!isInt(d)) typeError(where, 'a shape (an array of non-negative integers)', shape);
     if (d < 0) rangeError(where, 'non-negative dimensions', shape);
     numel *= d;
+    span *= Math.max(d, 1);
   }
   if (numel > MAX_NUMEL) rangeError(where, `a shape of at most 2^48 elements`, shape);
+  if (span > Number.MAX_SAFE_INTEGER) rangeError(where, 'a shape whose nonzero dimensions multiply to at most 2^53 (its strides must be exact)', shape);
   return shape as number[];
 }
 

@@ -3,8 +3,9 @@
  *
  * - `dispose()` / `[Symbol.dispose]` free one tensor now (so TypeScript `using` works).
  * - {@link tidy} frees every tensor created inside a scope, except what the scope returns.
- * - A FinalizationRegistry is only a safety net: it runs when V8 collects garbage, which a
- *   synchronous loop never lets happen, so long loops should use `tidy` or `dispose`.
+ * - Outside scopes, tensors are freed after V8 collects their objects, also inside a long
+ *   synchronous loop (the addon sweeps its weak references after each full collection, see
+ *   binding/addon.cpp). That is a safety net: `tidy` or `dispose` free at once.
  */
 import { native } from './binding';
 
@@ -21,18 +22,23 @@ const scopes: Freeable[][] = [];
 
 const kept = new WeakSet<Freeable>();
 
-/** Frees a handle when its JS object is collected without having been disposed. */
-export const finalizer = new FinalizationRegistry<number>((id) => {
-  native.free(id);
-});
+// Tensors outside scopes are freed when V8 collects their objects: the addon keeps a weak
+// reference to each and sweeps the collected ones after each full collection, both inside
+// synchronous loops (as ops run) and, once the loop is idle, from this timer. (A
+// FinalizationRegistry would only run when the event loop turns, and its cells pile up in
+// the JS heap meanwhile: 2M cells, ~130 MB, in a million-op loop.)
+let sweeper: NodeJS.Timeout | undefined;
+function startSweeper(): void {
+  sweeper = setInterval(() => native.sweep(), 200);
+  sweeper.unref();
+}
 
 /**
  * Takes charge of a new tensor: the innermost tidy scope frees it; outside any scope the
- * finalizer is its safety net. Registering with a FinalizationRegistry costs ~0.15 us, as
- * much as a small op, so tensors inside scopes skip it (the scope frees them for sure), and
- * tensors outside scopes are registered in batches: a tensor disposed before its batch is
- * flushed (the common `a.add(b).dispose()`, or `using`) never pays for it. Disposal never
- * unregisters: a late finalizer's free() finds the handle's generation changed and does nothing.
+ * garbage collector is its safety net. A weak reference costs ~0.1 us, as much as a small
+ * op, so tensors inside scopes skip it (the scope frees them for sure), and tensors outside
+ * scopes are handed to the addon in batches: a tensor disposed before its batch is flushed
+ * (the common `a.add(b).dispose()`, or `using`) never pays for it.
  */
 export function track(t: Freeable & { _id: number }): void {
   if (scopes.length !== 0) scopes[scopes.length - 1].push(t);
@@ -54,8 +60,11 @@ function defer(t: Freeable & { _id: number }): void {
 
 function flushRegistrations(): void {
   flushQueued = false;
-  for (const t of unregistered) if (!t.isDisposed) finalizer.register(t, t._id);
+  const alive = unregistered.filter((t) => !t.isDisposed);
   unregistered.length = 0;
+  if (alive.length === 0) return;
+  native.adopt(alive);
+  if (sweeper === undefined) startSweeper();
 }
 
 function collectReturned(value: unknown, out: Set<Freeable>, depth = 0): void {

@@ -61,7 +61,7 @@ export class Tensor {
     this._id = id;
   }
 
-  /** @internal Wraps a new handle: tracked by the innermost tidy scope and the finalizer. */
+  /** @internal Wraps a new handle: tracked by the innermost tidy scope, or else by the garbage collector. */
   static _wrap(id: number): Tensor {
     const t = new Tensor(id);
     track(t);

@@ -60,6 +60,9 @@ function resolve(pool: Pool, v: unknown): unknown {
   return v;
 }
 
+/** A shape argument with dimensions beyond 8 made 3 (views that allocate nothing). */
+const small = (v: unknown): Any => (Array.isArray(v) ? v.map((d: unknown) => (typeof d === 'number' && Math.abs(d) > 8 ? 3 : d)) : v);
+
 /** Calls on a tensor of the pool (`self`) or on the module, with random arguments. */
 const OPS: [string, (self: Tensor, a: Any[]) => unknown][] = [
   ['tensor', (_s, a) => tn.tensor(a[0], a[1])],
@@ -116,7 +119,7 @@ const OPS: [string, (self: Tensor, a: Any[]) => unknown][] = [
   ['flatten', (s, a) => s.flatten(a[0], a[1])],
   // expand creates views without allocating: only small shapes, or a reduction over a
   // huge view would run for hours instead of failing.
-  ['expand', (s, a) => s.expand(Array.isArray(a[0]) ? a[0].map((d: unknown) => (typeof d === 'number' && Math.abs(d) > 8 ? 3 : d)) : a[0])],
+  ['expand', (s, a) => s.expand(small(a[0]))],
   ['gather', (s, a) => s.gather(a[0], a[1])],
   ['indexSelect', (s, a) => s.indexSelect(a[0], a[1])],
   ['maskedFill', (s, a) => s.maskedFill(a[0], a[1])],
@@ -147,7 +150,23 @@ const OPS: [string, (self: Tensor, a: Any[]) => unknown][] = [
   ['autograd.grad', (s, a) => tn.autograd.grad(s, a[0], a[1])],
   ['serialize', (s, a) => tn.loadSafetensors(tn.serializeSafetensors({ s, x: a[0] }, a[1]))],
   ['dispose', (s) => s.dispose()],
+  // Views of pool tensors join the pool, so in-place ops and async ops meet them too.
+  ['narrow view', (s, a) => s.narrow(0, a[0], a[1])],
+  ['asStrided', (s, a) => s.asStrided(small(a[0]), a[1], a[2])], // small sizes: see expand
+  ['select', (s, a) => s.select(a[0], a[1])],
+  ['slice', (s, a) => s.slice(a[0], a[1], a[2], a[3])],
+  ['copy_', (s, a) => s.copy_(a[0])],
+  ['zero_', (s) => s.zero_()],
+  // Async ops are not awaited here: later calls of the run (in-place writes, dispose) meet
+  // them while queued or running; the test awaits them all at the end.
+  ['matmulAsync', (s, a) => pending.push(s.matmulAsync(a[0]))],
+  ['matmulAsync self', (s) => pending.push(s.matmulAsync(s.transpose(-1, -2)))],
+  ['backwardAsync', (s, a) => pending.push(s.backwardAsync(a[0]))],
+  ['sdpaAsync', (s, a) => pending.push(F.scaledDotProductAttentionAsync(s, a[0], a[1] ?? s, a[2]))],
+  ['sdpaAsync self', (s) => pending.push(F.scaledDotProductAttentionAsync(s, s, s, {}))],
 ];
+/** Async calls of the synchronous runs, settled at the end. */
+const pending: Promise<unknown>[] = [];
 
 const call = fc.record({ op: fc.nat(OPS.length - 1), self: fc.nat(100), args: fc.array(arg, { minLength: 1, maxLength: 4 }) });
 
@@ -169,6 +188,10 @@ function seedPool(): Tensor[] {
       d.dispose();
       return d;
     })(),
+    tn.randn([4, 6]).narrow(1, 1, 3),
+    tn.randn([3, 2], { dtype: 'float64' }).transpose(0, 1),
+    tn.ones([1, 3]).expand([4, 3]),
+    tn.randn([1, 2, 4, 8]),
   ];
 }
 
@@ -225,6 +248,17 @@ test('random calls return or throw an Error; the process survives', () => {
   expect(Date.now() - started).toBeLessThan(TIME_LIMIT_MS + 5_000);
   // The library still works.
   expect(tn.tidy(() => tn.ones([2, 2]).matmul(tn.ones([2, 2])).sum().item())).toBe(8);
+});
+
+test('the async calls of those runs resolve or reject with an Error', async () => {
+  expect(pending.length).toBeGreaterThan(20);
+  const settled = await Promise.allSettled(pending);
+  for (const s of settled) {
+    if (s.status === 'rejected') expect(isError(s.reason)).toBe(true);
+    else tn.dispose(s.value);
+  }
+  expect(settled.some((s) => s.status === 'fulfilled')).toBe(true);
+  expect(tn.memory().pendingAsync).toBe(0);
 });
 
 test('random async calls resolve or reject with an Error', async () => {

@@ -7,8 +7,10 @@
 #include <c10/core/GradMode.h>
 #include <c10/core/InferenceMode.h>
 #include <dlfcn.h>
+#include <malloc.h>
 #include <torch/csrc/api/include/torch/version.h>
 
+#include <algorithm>
 #include <memory>
 #include <unordered_set>
 
@@ -75,6 +77,8 @@ class Addon : public Napi::Addon<Addon> {
         InstanceMethod("popInferenceMode", &Addon::PopInferenceMode),
         InstanceMethod("isInferenceMode", &Addon::IsInferenceMode),
         InstanceMethod("memory", &Addon::Memory),
+        InstanceMethod("adopt", &Addon::Adopt),
+        InstanceMethod("sweep", &Addon::Sweep),
     });
   }
 
@@ -92,6 +96,104 @@ class Addon : public Napi::Addon<Addon> {
       Napi::MemoryManagement::AdjustExternalMemory(env, delta);
       reported_ = table_.bytes();
     }
+    if (weakCount_ != 0 && ++sinceCheck_ >= kCheckEvery) {
+      sinceCheck_ = 0;
+      if (!condemned_.empty() && table_.inserts() - condemnedAt_ >= kGrace) freeCondemned();
+      if (collected(env)) sweep(env);
+    }
+  }
+
+  // Whether V8 ran a full collection since the last sweep: a weak reference to an object
+  // made then is cleared. (Young objects held weakly survive scavenges, so only a full
+  // collection frees tensors, and only after one does a sweep find anything.)
+  bool collected(Napi::Env env) {
+    if (sentinel_ == nullptr) {
+      napi_value o;
+      if (napi_create_object(env, &o) == napi_ok) napi_create_reference(env, o, 0, &sentinel_);
+      return false;
+    }
+    Napi::HandleScope scope(env);
+    napi_value value = nullptr;
+    if (napi_get_reference_value(env, sentinel_, &value) == napi_ok && value != nullptr) return false;
+    napi_delete_reference(env, sentinel_);
+    sentinel_ = nullptr;
+    return true;
+  }
+
+  // ---- handles the JS side let go of -------------------------------------------------
+  // A tensor outside any tidy scope is freed when V8 collects its JS object. The
+  // FinalizationRegistry (lib/memory.ts) does that once the event loop turns; a synchronous
+  // loop never lets it, and would hold every tensor it made. So each such object also gets a
+  // weak reference here, which V8 clears the moment it collects the object; after each full
+  // collection (seen through a sentinel, below) a sweep frees the handles whose objects are
+  // gone, inside the loop, and gives the freed memory back to the OS.
+
+  // adopt(tensors): weak references to Tensor objects ({_id}) outside tidy scopes.
+  Napi::Value Adopt(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsArray()) return env.Undefined();
+    Napi::Array list = info[0].As<Napi::Array>();
+    for (uint32_t i = 0; i < list.Length(); ++i) {
+      Napi::HandleScope scope(env);
+      Napi::Value v = list.Get(i);
+      if (!v.IsObject()) continue;
+      Napi::Value idValue = v.As<Napi::Object>().Get("_id");
+      if (!idValue.IsNumber()) continue;
+      const double id = idValue.As<Napi::Number>().DoubleValue();
+      if (table_.find(id) == nullptr) continue;
+      const uint32_t slot = TensorTable::slotOf(id);
+      if (slot >= weak_.size()) weak_.resize(table_.capacity(), nullptr);
+      if (weak_[slot] != nullptr) continue;
+      napi_ref ref;
+      if (napi_create_reference(env, v, 0, &ref) != napi_ok) continue;
+      weak_[slot] = ref;
+      ++weakCount_;
+    }
+    if (sentinel_ == nullptr) collected(env);  // start watching for full collections
+    reportMemory(env);
+    return env.Undefined();
+  }
+
+  void dropWeak(Napi::Env env, uint32_t slot) {
+    if (slot < weak_.size() && weak_[slot] != nullptr) {
+      napi_delete_reference(env, weak_[slot]);
+      weak_[slot] = nullptr;
+      --weakCount_;
+    }
+  }
+
+  // A handle whose object is gone is freed a little later (kGrace more handles made), not
+  // at once: JS code may have read a dead object's id into a local just before the sweep
+  // and not yet passed it to the addon; no single expression makes thousands of tensors.
+  void freeCondemned() {
+    const int64_t before = table_.bytes();
+    for (double id : condemned_) table_.release(id);  // a no-op for ids freed since
+    condemned_.clear();
+    if (before - table_.bytes() >= kTrimBytes) malloc_trim(0);
+  }
+
+  void sweep(Napi::Env env) {
+    freeCondemned();
+    condemnedAt_ = table_.inserts();
+    for (uint32_t slot = 0; slot < weak_.size(); ++slot) {
+      if (weak_[slot] == nullptr) continue;
+      Napi::HandleScope scope(env);
+      napi_value value = nullptr;
+      if (napi_get_reference_value(env, weak_[slot], &value) == napi_ok && value != nullptr) continue;
+      const double id = table_.idAt(slot);
+      dropWeak(env, slot);
+      if (id >= 0) condemned_.push_back(id);
+    }
+    collected(env);  // a new sentinel, so the next full collection is seen
+  }
+
+  // sweep(): from an idle timer (no JS of the user's on the stack, so condemned handles can
+  // be freed at once).
+  Napi::Value Sweep(const Napi::CallbackInfo& info) {
+    if (weakCount_ != 0 && collected(info.Env())) sweep(info.Env());
+    freeCondemned();
+    reportMemory(info.Env());
+    return info.Env().Undefined();
   }
 
   Napi::Value tensorResult(Napi::Env env, at::Tensor t) {
@@ -110,6 +212,27 @@ class Addon : public Napi::Addon<Addon> {
     return Args(info, 0, table_, op).tensor(i);
   }
 
+  // What each op writes in place: its arguments (names ending in '_', optimiser steps,
+  // gradient clipping), anything (backward accumulates into leaves' gradients), or nothing.
+  enum class Access : uint8_t { kRead, kWritesArgs, kWritesAnything };
+  static const std::vector<Access>& writers() {
+    static const std::vector<Access> table = [] {
+      std::vector<Access> out;
+      for (const OpDef& def : opTable()) {
+        const std::string name = def.name;
+        Access a = Access::kRead;
+        if ((name.back() == '_' && name != "requiresGrad_") || name == "sgdStep" || name == "adamStep" ||
+            name == "clipGradNorm" || name == "setGrad")
+          a = Access::kWritesArgs;
+        else if (name == "backward")
+          a = Access::kWritesAnything;
+        out.push_back(a);
+      }
+      return out;
+    }();
+    return table;
+  }
+
   uint32_t opIndex(const Napi::CallbackInfo& info) {
     const auto& ops = opTable();
     const uint32_t index = info[0].As<Napi::Number>().Uint32Value();
@@ -119,9 +242,16 @@ class Addon : public Napi::Addon<Addon> {
 
   Napi::Value Op(const Napi::CallbackInfo& info) {
     return guarded(info.Env(), [&] {
-      const OpDef& def = opTable()[opIndex(info)];
+      const uint32_t index = opIndex(info);
+      const OpDef& def = opTable()[index];
       Args args(info, 1, table_, def.name);
-      Value result = def.fn(args)();
+      // An in-place write waits for the async ops that read what it writes (worker.h).
+      const Access access = worker_.busy() ? writers()[index] : Access::kRead;
+      if (access != Access::kRead) args.record();
+      Job job = def.fn(args);
+      if (access == Access::kWritesArgs) worker_.waitForReaders(args.recorded());
+      if (access == Access::kWritesAnything) worker_.waitIdle();
+      Value result = job();
       Napi::Value out = toJs(info.Env(), table_, std::move(result));
       afterOp(info.Env());
       return out;
@@ -132,7 +262,9 @@ class Addon : public Napi::Addon<Addon> {
     return guarded(info.Env(), [&]() -> Napi::Value {
       const OpDef& def = opTable()[opIndex(info)];
       Args args(info, 1, table_, def.name);
-      return worker_.submit(info.Env(), def.fn(args));
+      args.record();
+      Job job = def.fn(args);
+      return worker_.submit(info.Env(), std::move(job), args.recorded());
     });
   }
 
@@ -176,6 +308,7 @@ class Addon : public Napi::Addon<Addon> {
     return guarded(info.Env(), [&]() -> Napi::Value {
       Args args(info, 0, table_, "in-place op");
       at::Tensor self = args.tensor(1);
+      if (worker_.busy()) worker_.waitForReaders({self});
       binaryInplaceOp(info[0].As<Napi::Number>().Uint32Value(), self, args.tensor(2));
       return info.Env().Undefined();
     });
@@ -185,6 +318,7 @@ class Addon : public Napi::Addon<Addon> {
     return guarded(info.Env(), [&]() -> Napi::Value {
       Args args(info, 0, table_, "in-place op");
       at::Tensor self = args.tensor(1);
+      if (worker_.busy()) worker_.waitForReaders({self});
       binaryScalarInplaceOp(info[0].As<Napi::Number>().Uint32Value(), self, args.scalar(2));
       return info.Env().Undefined();
     });
@@ -200,8 +334,12 @@ class Addon : public Napi::Addon<Addon> {
 
   // free(id) -> whether it was live
   Napi::Value Free(const Napi::CallbackInfo& info) {
-    const bool freed = info[0].IsNumber() && table_.release(info[0].As<Napi::Number>().DoubleValue());
-    if (freed) reportMemory(info.Env());
+    const double id = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1;
+    const bool freed = table_.release(id);
+    if (freed) {
+      dropWeak(info.Env(), TensorTable::slotOf(id));
+      reportMemory(info.Env());
+    }
     return Napi::Boolean::New(info.Env(), freed);
   }
 
@@ -365,6 +503,17 @@ class Addon : public Napi::Addon<Addon> {
   }
 
   static constexpr int64_t kReportStep = 1 << 20;
+  static constexpr uint32_t kCheckEvery = 256;   // ops between looks at the sentinel
+  static constexpr uint64_t kGrace = 4096;        // handles made before condemned ones are freed
+  static constexpr int64_t kTrimBytes = int64_t{64} << 20;
+  // Weak references to the JS objects of adopted handles, by slot (never deleted at teardown:
+  // the environment frees what is left).
+  std::vector<napi_ref> weak_;
+  size_t weakCount_ = 0;
+  std::vector<double> condemned_;
+  uint64_t condemnedAt_ = 0;
+  uint32_t sinceCheck_ = 0;
+  napi_ref sentinel_ = nullptr;
   TensorTable table_;
   Worker worker_;
   OpenBlas blas_;

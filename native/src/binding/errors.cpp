@@ -2,9 +2,37 @@
 
 #include <c10/util/Exception.h>
 #include <c10/util/Logging.h>
+
+#include <cstring>
+#include <utility>
 #include <torch/csrc/api/include/torch/version.h>
 
 namespace tn {
+
+// C++ type names in libtorch's messages ("value cannot be converted to type at::BFloat16
+// without overflow") become the dtype names users write.
+static std::string readableTypeNames(std::string msg) {
+  static const std::pair<const char*, const char*> kNames[] = {
+      {"c10::BFloat16", "bfloat16"}, {"at::BFloat16", "bfloat16"}, {"c10::Half", "float16"}, {"at::Half", "float16"},
+      {"c10::complex<float>", "complex64"}, {"c10::complex<double>", "complex128"},
+  };
+  for (const auto& [from, to] : kNames)
+    for (size_t pos; (pos = msg.find(from)) != std::string::npos;) msg.replace(pos, std::strlen(from), to);
+  static const std::pair<const char*, const char*> kCTypes[] = {
+      {"int8_t", "int8"}, {"uint8_t", "uint8"}, {"int16_t", "int16"}, {"short", "int16"}, {"int", "int32"},
+      {"int32_t", "int32"}, {"int64_t", "int64"}, {"long", "int64"}, {"float", "float32"}, {"double", "float64"},
+      {"bool", "bool"}, {"signed char", "int8"}, {"unsigned char", "uint8"},
+  };
+  const std::string open = "converted to type ", close = " without overflow";
+  const auto a = msg.find(open);
+  const auto b = a == std::string::npos ? a : msg.find(close, a + open.size());
+  if (b != std::string::npos) {
+    const std::string type = msg.substr(a + open.size(), b - a - open.size());
+    for (const auto& [from, to] : kCTypes)
+      if (type == from) msg.replace(a + open.size(), type.size(), to);
+  }
+  return msg;
+}
 
 // libtorch appends "Exception raised from <function> at <file>:<line>" and, in debug
 // builds, a backtrace. Users need the first part only.
@@ -20,7 +48,7 @@ static std::string cleanTorchMessage(const c10::Error& e) {
     const auto end = msg.find("] ");
     if (end != std::string::npos) msg.erase(0, end + 2);
   }
-  return msg;
+  return readableTypeNames(std::move(msg));
 }
 
 Failure describeCurrentException() {
@@ -40,7 +68,7 @@ Failure describeCurrentException() {
   } catch (const std::bad_alloc&) {
     return {ErrorKind::kRangeError, "out of memory: the tensor is too large for this machine"};
   } catch (const std::exception& e) {
-    return {ErrorKind::kError, e.what()};
+    return {ErrorKind::kError, readableTypeNames(e.what())};  // e.g. c10's report_overflow
   } catch (...) {
     return {ErrorKind::kError, "unknown native error"};
   }

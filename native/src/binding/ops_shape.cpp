@@ -55,16 +55,34 @@ TN_OP(flatten) { auto t = A.tensor(0); auto s = A.i64(1), e = A.i64(2); TN_RUN(t
 TN_OP(unflatten) { auto t = A.tensor(0); auto d = A.i64(1); auto s = A.ints(2); TN_RUN(t.unflatten(d, s)); }
 TN_OP(cat) { auto ts = A.tensors(0); auto d = A.i64(1); TN_RUN(at::cat(ts, d)); }
 TN_OP(stack) { auto ts = A.tensors(0); auto d = A.i64(1); TN_RUN(at::stack(ts, d)); }
+// Every piece of a split is a handle in the tensor table: refuse a count that would exhaust
+// it (chunks of a zero-size dimension, or size-1 splits of a huge zero-element tensor) before
+// libtorch allocates that many views.
+static constexpr int64_t kMaxPieces = int64_t{1} << 20;
+static void checkPieces(const char* op, int64_t pieces) {
+  if (pieces > kMaxPieces)
+    throw ArgError(ErrorKind::kRangeError, std::string(op) + ": this would make " + std::to_string(pieces) +
+                                               " tensors; at most " + std::to_string(kMaxPieces) + " pieces are supported");
+}
+
 TN_OP(split) {
   auto t = A.tensor(0); auto d = A.i64(2);
   if (A.raw(1).IsArray()) {
     auto sizes = A.ints(1);
+    checkPieces("split", static_cast<int64_t>(sizes.size()));
     TN_RUN(at::split_with_sizes(t, sizes, d));
   }
   auto size = A.i64(1);
+  const int64_t n = t.size(d);
+  if (size > 0) checkPieces("split", (n + size - 1) / size);
   TN_RUN(at::split(t, size, d));
 }
-TN_OP(chunk) { auto t = A.tensor(0); auto n = A.i64(1), d = A.i64(2); TN_RUN(at::chunk(t, n, d)); }
+TN_OP(chunk) {
+  auto t = A.tensor(0); auto n = A.i64(1), d = A.i64(2);
+  const int64_t size = t.size(d);
+  checkPieces("chunk", size == 0 ? n : std::min(n, size));
+  TN_RUN(at::chunk(t, n, d));
+}
 TN_OP(narrow) { auto t = A.tensor(0); auto d = A.i64(1), s = A.i64(2), l = A.i64(3); TN_RUN(t.narrow(d, s, l)); }
 TN_OP(select) { auto t = A.tensor(0); auto d = A.i64(1), i = A.i64(2); TN_RUN(t.select(d, i)); }
 TN_OP(slice) {

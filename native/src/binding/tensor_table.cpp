@@ -27,10 +27,11 @@ double TensorTable::insert(at::Tensor tensor) {
     slots_.emplace_back();
   }
   Slot& s = slots_[index];
-  s.nbytes = storageBytes(tensor);
+  s.nbytes = kHandleBytes + storageBytes(tensor);
   s.tensor = std::move(tensor);
   s.used = true;
   ++live_;
+  ++inserts_;
   bytes_ += s.nbytes;
   return static_cast<double>((static_cast<uint64_t>(s.gen) << kSlotBits) | index);
 }
