@@ -8,7 +8,8 @@ const { spawnSync } = require('child_process');
 const { findLibtorch, installHint, which } = require('./libtorch');
 
 const ROOT = path.resolve(__dirname, '..');
-const ADDON = path.join(ROOT, 'build/Release/transformer_native.node');
+const BUILD = path.join(ROOT, 'build');
+const ADDON = path.join(BUILD, 'Release/transformer_native.node');
 const INPUTS = ['native/src', 'CMakeLists.txt', 'cmake'].map((p) => path.join(ROOT, p));
 
 function newestMtime(p) {
@@ -22,7 +23,7 @@ function newestMtime(p) {
 
 // Which libtorch the addon was built against: switching libtorch needs a clean build,
 // because TorchConfig.cmake caches library paths in CMakeCache.txt.
-const TORCH_STAMP = path.join(ROOT, 'build/libtorch.txt');
+const TORCH_STAMP = path.join(BUILD, 'libtorch.txt');
 function builtAgainst() {
   try { return fs.readFileSync(TORCH_STAMP, 'utf8').trim(); } catch { return null; }
 }
@@ -31,6 +32,24 @@ function upToDate(lt = findLibtorch()) {
   let built;
   try { built = fs.statSync(ADDON).mtimeMs; } catch { return false; }
   return !!lt && builtAgainst() === lt.cmakeDir && INPUTS.every((p) => newestMtime(p) < built);
+}
+
+// An installed copy (a dependency in node_modules: npm never ships .git) keeps only the addon
+// and the libtorch stamp that upToDate() reads; cmake's tree (~135 MB of objects) is dropped.
+// A developer's checkout keeps it for incremental builds. A later build from a trimmed
+// directory configures from scratch: cmake-js runs cmake when CMakeCache.txt is missing.
+function trimBuild() {
+  if (fs.existsSync(path.join(ROOT, '.git'))) return;
+  const keep = [ADDON, TORCH_STAMP];
+  const prune = (dir) => {
+    for (const e of fs.readdirSync(dir)) {
+      const p = path.join(dir, e);
+      if (keep.includes(p)) continue;
+      if (keep.some((k) => k.startsWith(p + path.sep))) prune(p);
+      else fs.rmSync(p, { recursive: true, force: true });
+    }
+  };
+  prune(BUILD);
 }
 
 // Returns true when the addon is usable afterwards; prints why not otherwise.
@@ -59,6 +78,7 @@ function build({ force = false } = {}) {
   // so it counts as up to date, while sources edited during the build still look newer.
   fs.utimesSync(ADDON, new Date(t0), new Date(t0));
   fs.writeFileSync(TORCH_STAMP, lt.cmakeDir + '\n');
+  trimBuild();
   console.log(`transformer-native: built ${path.relative(ROOT, ADDON)} against libtorch from ${lt.source} in ${secs} s`);
   return true;
 }
@@ -68,5 +88,8 @@ module.exports = { build, upToDate, ADDON };
 if (require.main === module) {
   // ensure.js --no-native sets this so that `npm install` does not build the addon.
   if (process.env.TN_SKIP_NATIVE_BUILD === '1') process.exit(0);
-  process.exit(build({ force: process.argv.includes('--force') }) ? 0 : 1);
+  // `npm rebuild transformer-native` is an explicit request: build even when the addon looks
+  // current (e.g. libtorch was upgraded in place, at the same path).
+  const force = process.argv.includes('--force') || process.env.npm_command === 'rebuild';
+  process.exit(build({ force }) ? 0 : 1);
 }
