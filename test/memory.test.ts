@@ -229,7 +229,8 @@ describe('a long loop keeps memory flat', () => {
     const seconds = (Date.now() - t0) / 1000;
     const growth = process.memoryUsage().rss - rssWarm;
     expect(live()).toBe(base);
-    expect(growth).toBeLessThan(30 * 1024 * 1024);
+    // (Under npm run test:asan the sanitizer's allocator quarantine holds freed memory.)
+    if (!process.env.TN_SANITIZED) expect(growth).toBeLessThan(30 * 1024 * 1024);
     // And the scope returns: the result moves out and is freed by hand.
     const r = tn.tidy(() => a.add(b).mul(c));
     expect(live()).toBe(base + 1);
