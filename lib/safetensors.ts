@@ -30,6 +30,8 @@ const TO_DTYPE: Record<string, DType> = {
 const FROM_DTYPE: Record<DType, string> = Object.fromEntries(Object.entries(TO_DTYPE).map(([k, v]) => [v, k])) as Record<DType, string>;
 /** The largest header Python's safetensors accepts. */
 const MAX_HEADER = 100_000_000;
+/** The most bytes (and so elements, and stride) a tensor's non-zero dimensions may span: 2^52, under the addon's integer bound. */
+const MAX_SPAN = 2n ** 52n;
 /** The key the format reserves for the metadata. */
 const METADATA_KEY = '__metadata__';
 const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
@@ -76,7 +78,9 @@ function parseHeader(bytes: Uint8Array, dataLength: number, where: string): { en
   if (dup) {
     const key = String(dup[dup.length - 1]);
     throw new Error(
-      dup.length === 1
+      dup.length === 1 && key === METADATA_KEY
+        ? `${where}: invalid safetensors header: the key '${METADATA_KEY}' appears twice`
+        : dup.length === 1
         ? `${where}: invalid safetensors header: the name ${quote(key)} appears twice (every tensor needs its own name; JSON would silently keep only the last)`
         : `${where}: invalid safetensors header: the key ${quote(key)} appears twice in ${dup.slice(0, -1).map((k) => (typeof k === 'number' ? `[${k}]` : quote(k))).join(' → ')}`,
     );
@@ -102,8 +106,10 @@ function parseHeader(bytes: Uint8Array, dataLength: number, where: string): { en
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw new Error(`${where}: ${t} has an invalid shape ${describe(shape)} (expected an array of integers >= 0)`);
     if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((d) => Number.isSafeInteger(d) && d >= 0))
       throw new Error(`${where}: ${t} has invalid data_offsets ${describe(offsets)} (expected [begin, end], integers >= 0)`);
-    const bytes = shape.reduce((a: bigint, d: number) => a * BigInt(d), 1n) * BigInt(itemSize(dtype));
-    if (bytes > BigInt(Number.MAX_SAFE_INTEGER)) throw new Error(`${where}: ${t} has an invalid shape [${shape}]: ${dtype} elements of that shape would take ${bytes} bytes, more than any file holds`);
+    // The product of the non-zero dimensions bounds the strides too (an empty tensor can have huge dimensions).
+    const span = shape.reduce((a: bigint, d: number) => (d === 0 ? a : a * BigInt(d)), 1n) * BigInt(itemSize(dtype));
+    if (span > MAX_SPAN) throw new Error(`${where}: ${t} has an invalid shape [${shape}]: its dimensions multiply to ${span} bytes of ${dtype}, more than any tensor can hold`);
+    const bytes = shape.includes(0) ? 0n : span;
     const [begin, end] = offsets as number[];
     if (BigInt(end - begin) !== bytes)
       throw new Error(`${where}: ${t} has data_offsets [${begin}, ${end}] that do not match its shape [${shape}] and dtype ${dtype} (${bytes} bytes)`);
@@ -224,7 +230,7 @@ function loadFile(file: string, copy: boolean): SafetensorsContents {
   const where = `loadSafetensors('${file}')`;
   let fd: number;
   try {
-    fd = fs.openSync(file, 'r');
+    fd = fs.openSync(file, fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0)); // non-blocking: a FIFO must not hang the load
   } catch (e) {
     const err = new Error(`${where}: cannot open the file: ${(e as Error).message}`, { cause: e }) as NodeJS.ErrnoException;
     err.code = (e as NodeJS.ErrnoException).code;
