@@ -27,7 +27,7 @@ export type { CpuCacheInfo } from './cpu_cache';
 export { noGrad, enableGrad, inferenceMode, isGradEnabled, setGradEnabled, isInferenceModeEnabled } from './autograd';
 export * as autograd from './autograd';
 export { loadSafetensors, loadSafetensorsWithMetadata, saveSafetensors, serializeSafetensors } from './safetensors';
-export type { SafetensorsContents } from './safetensors';
+export type { LoadSafetensorsOptions, SafetensorsContents } from './safetensors';
 export { config, setNumThreads, getNumThreads, cuda } from './config';
 export type { Config } from './config';
 export * as nn from './nn';

@@ -107,3 +107,85 @@ describe('Trainer', () => {
     s.model.dispose();
   });
 });
+
+describe('checkpoints survive crashes mid-save', () => {
+  /** A small model and optimiser whose values say which save they come from. */
+  function parts(v: number): { model: tn.nn.Linear; optimizer: tn.optim.SGD } {
+    const model = new tn.nn.Linear(4, 3);
+    tn.noGrad(() => model.parameters().forEach((p) => p.fill_(v)));
+    return { model, optimizer: new tn.optim.SGD(model.parameters(), { lr: v }) };
+  }
+  const save = (dir: string, v: number): void => {
+    const p = parts(v);
+    tn.train.saveCheckpoint(dir, p, { step: v, seed: 0, history: [] });
+    p.model.dispose();
+  };
+  /** Loads `dir` into fresh parts; returns the step, after checking that every part agrees. */
+  const load = (dir: string): number => {
+    const p = parts(0);
+    try {
+      const s = tn.train.loadCheckpoint(dir, p);
+      expect([p.optimizer.paramGroups[0].lr, ...p.model.parameters().map((t) => t.max().item())]).toEqual([s.step, s.step, s.step]);
+      return s.step;
+    } finally {
+      p.model.dispose();
+    }
+  };
+  const deadPid = (): number => Number(require('node:child_process').spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' }).stdout);
+
+  it('a crash between the two renames of the swap: load finds <dir>.prev, the next save puts things back', () => {
+    const dir = path.join(tmp(), 'ckpt');
+    save(dir, 1);
+    fs.renameSync(dir, `${dir}.prev`); // the state right after the first rename
+    expect(load(dir)).toBe(1);
+    expect(tn.train.readTrainerState(dir).step).toBe(1);
+    save(dir, 2);
+    expect(load(dir)).toBe(2);
+    expect(fs.readdirSync(path.dirname(dir))).toEqual(['ckpt']);
+  });
+
+  it('the next save removes what crashed saves left: temporaries of dead processes, an old <dir>.prev', () => {
+    const dir = path.join(tmp(), 'ckpt');
+    save(dir, 1);
+    const parent = path.dirname(dir);
+    fs.cpSync(dir, `${dir}.prev`, { recursive: true }); // a crash while removing the old checkpoint
+    fs.mkdirSync(`${dir}.tmp-${deadPid()}-0123456789ab`); // a crash while writing a new one
+    fs.mkdirSync(`${dir}.tmp-${deadPid()}`); // the same, from an earlier version
+    fs.mkdirSync(`${dir}.tmp-${process.ppid}-0123456789ab`); // a save running in another process
+    expect(load(dir)).toBe(1);
+    save(dir, 2);
+    expect(load(dir)).toBe(2);
+    expect(fs.readdirSync(parent).sort()).toEqual(['ckpt', `ckpt.tmp-${process.ppid}-0123456789ab`]);
+  });
+
+  it('a save that fails leaves the previous checkpoint and no temporary', () => {
+    const dir = path.join(tmp(), 'ckpt');
+    save(dir, 1);
+    const p = parts(2);
+    p.model.stateDict = () => {
+      throw new Error('disk on fire');
+    };
+    expectThrows(() => tn.train.saveCheckpoint(dir, p, { step: 2, seed: 0, history: [] }), 'Error', /disk on fire/);
+    p.model.dispose();
+    expect(load(dir)).toBe(1);
+    expect(fs.readdirSync(path.dirname(dir))).toEqual(['ckpt']);
+  });
+
+  it('files of two different saves are never loaded together', () => {
+    const a = path.join(tmp(), 'a');
+    const b = path.join(tmp(), 'b');
+    save(a, 1);
+    save(b, 2);
+    fs.copyFileSync(path.join(b, 'model.safetensors'), path.join(a, 'model.safetensors'));
+    expectThrows(() => load(a), 'Error', /its files belong to different saves/);
+  });
+
+  it('refuses to replace a folder that is not a checkpoint', () => {
+    const dir = tmp();
+    fs.writeFileSync(path.join(dir, 'notes.txt'), 'precious');
+    const p = parts(1);
+    expectThrows(() => tn.train.saveCheckpoint(dir, p, { step: 1, seed: 0, history: [] }), 'Error', /holds no checkpoint \(no trainer\.json\); refusing to replace it/);
+    p.model.dispose();
+    expect(fs.readFileSync(path.join(dir, 'notes.txt'), 'utf8')).toBe('precious');
+  });
+});

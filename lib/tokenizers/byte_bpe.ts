@@ -14,6 +14,7 @@
  */
 import * as fs from 'node:fs';
 import { checkInt, typeError } from '../errors';
+import { writeFileAtomic } from '../io/atomic_write';
 
 /** GPT-2's pre-tokenisation pattern. */
 const PIECES = /'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+/gu;
@@ -168,9 +169,9 @@ export class ByteBPETokenizer {
     return { type: 'byte-bpe', merges: this.merges.map(([a, b]) => [a, b]) };
   }
 
-  /** Writes the JSON form to `path`. */
+  /** Writes the JSON form to `path`, atomically (a crash leaves the previous file intact). */
   save(path: string): void {
-    fs.writeFileSync(path, JSON.stringify(this.toJSON()));
+    writeFileAtomic(path, JSON.stringify(this.toJSON()), 'ByteBPETokenizer.save');
   }
 
   /** Applies the merges to one piece, lowest rank first (cached: pieces repeat). */

@@ -12,6 +12,7 @@
  */
 import * as fs from 'node:fs';
 import { typeError } from '../errors';
+import { writeFileAtomic } from '../io/atomic_write';
 
 /** The JSON form of a {@link CharTokenizer}. */
 export interface CharTokenizerJSON {
@@ -81,8 +82,8 @@ export class CharTokenizer {
     return { type: 'char', vocab: [...this.chars] };
   }
 
-  /** Writes the JSON form to `path`. */
+  /** Writes the JSON form to `path`, atomically (a crash leaves the previous file intact). */
   save(path: string): void {
-    fs.writeFileSync(path, JSON.stringify(this.toJSON()));
+    writeFileAtomic(path, JSON.stringify(this.toJSON()), 'CharTokenizer.save');
   }
 }

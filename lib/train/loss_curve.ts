@@ -3,7 +3,7 @@
  * The chart is drawn by vega-lite (an optional peer dependency, loaded only when an SVG is
  * asked for: `npm install vega vega-lite`).
  */
-import * as fs from 'node:fs';
+import { writeFileAtomic } from '../io/atomic_write';
 
 /** One recorded point. */
 export interface LossPoint {
@@ -28,9 +28,9 @@ export class LossCurve {
     return ['step,split,loss,lr', ...this.points.map((p) => `${p.step},${p.split},${p.loss},${p.lr ?? ''}`)].join('\n') + '\n';
   }
 
-  /** Writes the CSV. */
+  /** Writes the CSV, atomically (a crash leaves the previous file intact). */
   saveCSV(path: string): void {
-    fs.writeFileSync(path, this.toCSV());
+    writeFileAtomic(path, this.toCSV(), 'LossCurve.saveCSV');
   }
 
   /** Renders the chart (loss against step, one line per split, log-scaled loss) as SVG text. */
@@ -62,8 +62,8 @@ export class LossCurve {
     return new vega.View(vega.parse(spec), { renderer: 'none' }).toSVG();
   }
 
-  /** Writes the SVG chart. */
+  /** Writes the SVG chart, atomically (a crash leaves the previous file intact). */
   async saveSVG(path: string, opts: { title?: string } = {}): Promise<void> {
-    fs.writeFileSync(path, await this.toSVG(opts));
+    writeFileAtomic(path, await this.toSVG(opts), 'LossCurve.saveSVG');
   }
 }
