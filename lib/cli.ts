@@ -5,7 +5,7 @@
  *   transformer-native serve [--model DIR | --model FILE.safetensors --config config.json
  *                             --tokenizer tokenizer.json] [--host 127.0.0.1] [--port 8000]
  *                            [--max-batch 16] [--max-queue 64] [--timeout-ms 120000] [--threads N]
- *                            [--headers-timeout-ms 10000] [--request-receive-timeout-ms 30000]
+ *                            [--headers-timeout-ms 10000] [--request-receive-timeout-ms 20000]
  *                            [--keep-alive-timeout-ms 5000] [--idle-timeout-ms MS]
  *                            [--body-limit-bytes 1048576] [--shutdown-grace-ms 5000]
  *

@@ -231,7 +231,7 @@ describe('shutdown', () => {
     text.split('\n\n').filter((e) => e.startsWith('data: {')).map((e) => JSON.parse(e.slice(6)) as Record<string, unknown>);
 
   it('the CLI on SIGTERM closes slow and idle clients at once, lets the completion finish, and exits 0 within 10 s', async () => {
-    const cli = await startCli([]); // default limits: a slow upload alone would be kept 30 s
+    const cli = await startCli([]); // default limits: a slow upload alone would be kept 20 s
     const upload = await connect(cli.url);
     upload.socket.write(`${HEADERS}Content-Length: 1000\r\n\r\n{"prompt": "`);
     drip(upload.socket, 'a'.repeat(900), 200);

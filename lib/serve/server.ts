@@ -36,16 +36,17 @@ import type { FinishReason, SamplingParams } from './types';
  */
 export interface HttpLimits {
   /**
-   * The request line and headers must arrive within this long after the connection opened or
-   * the previous response ended (Node's `server.headersTimeout`), else 408 and the connection
-   * is closed. Default 10 000 (10 s).
+   * The request line and headers must arrive within this long (Node's `server.headersTimeout`),
+   * else 408 and the connection is closed. Node counts it from the request's first byte (from
+   * the connection's opening while nothing was sent). Default 10 000 (10 s).
    */
   headersTimeoutMs?: number;
   /**
-   * The whole request, headers and body, must arrive within this long (Node's
-   * `server.requestTimeout`, fastify's `requestTimeout`), else 408 and the connection is
-   * closed. Not a limit on generation time (that is `requestTimeoutMs`). At least
-   * `headersTimeoutMs`. Default 30 000 (30 s).
+   * The whole request, headers and body, must arrive within this long of its first byte (Node's
+   * `server.requestTimeout`, fastify's `requestTimeout`), else 408 and the connection is closed.
+   * Not a limit on generation time (that is `requestTimeoutMs`). At least `headersTimeoutMs`.
+   * A client that waits almost `headersTimeoutMs` before its first byte can so hold a connection
+   * for up to `headersTimeoutMs` + this. Default 20 000 (20 s).
    */
   requestReceiveTimeoutMs?: number;
   /**
@@ -72,7 +73,7 @@ export interface HttpLimits {
 /** The defaults of {@link HttpLimits} (and of the generation timeout, `requestTimeoutMs`). */
 export const HTTP_DEFAULTS = Object.freeze({
   headersTimeoutMs: 10_000,
-  requestReceiveTimeoutMs: 30_000,
+  requestReceiveTimeoutMs: 20_000,
   keepAliveTimeoutMs: 5_000,
   bodyLimitBytes: 1 << 20,
   shutdownGraceMs: 5_000,
