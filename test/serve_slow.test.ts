@@ -26,7 +26,7 @@ jest.setTimeout(60_000);
 const LIMITS = { headersTimeoutMs: 500, requestReceiveTimeoutMs: 1000, keepAliveTimeoutMs: 500, bodyLimitBytes: 1024 };
 /** Allowed lateness of a timeout: Node checks every 50 ms here; the rest is a loaded machine. */
 const MARGIN_MS = 700;
-/** Node ≥ 20.20 keeps an idle keep-alive socket up to 1 s longer than keepAliveTimeout. */
+/** Recent Node versions keep an idle keep-alive socket up to 1 s longer than keepAliveTimeout. */
 const KEEP_ALIVE_BUFFER_MS = 1000;
 const HEADERS = 'POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n';
 

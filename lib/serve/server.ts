@@ -18,7 +18,7 @@
  * after `idleTimeoutMs`. Closing the app (`app.close()`) stops accepting, closes idle and
  * still-receiving connections at once, gives completions in flight `shutdownGraceMs` to finish,
  * cancels the rest (answered 503, or a stream ended with an error event) and then closes every
- * connection left, so it resolves within about `shutdownGraceMs` + 2 s whatever clients do.
+ * connection left, so it resolves within about `shutdownGraceMs` + 3 s whatever clients do.
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
@@ -51,7 +51,7 @@ export interface HttpLimits {
   requestReceiveTimeoutMs?: number;
   /**
    * An idle keep-alive connection is closed after this long (Node's `server.keepAliveTimeout`;
-   * Node ≥ 20.20 keeps the socket up to 1 s longer than it advertises). Default 5 000 (5 s).
+   * recent Node versions keep the socket up to 1 s longer than they advertise). Default 5 000 (5 s).
    */
   keepAliveTimeoutMs?: number;
   /**
