@@ -13,7 +13,7 @@
  * SIGTERM / SIGINT stop it gracefully: no new connections, idle and still-uploading ones closed
  * at once, completions in flight get --shutdown-grace-ms to finish (then are cancelled), and the
  * process exits 0 (1 if it could not stop within the grace period + 4 s). A second SIGTERM /
- * SIGINT exits at once (status 128 + the signal's number).
+ * SIGINT exits at once (status 128 + the signal's number), after cancelling what runs (≤ 1 s).
  */
 import { constants } from 'node:os';
 import * as path from 'node:path';
@@ -44,6 +44,8 @@ const USAGE = `usage: transformer-native serve [--model DIR|FILE.safetensors] [-
 
 /** How long after the grace period a stop that has not finished is forced (exit status 1). */
 const STOP_MARGIN_MS = 4000;
+/** After a second signal, the longest wait for the model thread to stop before exiting anyway. */
+const SECOND_SIGNAL_MS = 1000;
 
 /** The model shipped with the package (a character-level GPT trained on Moby Dick). */
 export const DEFAULT_MODEL_DIR = path.resolve(__dirname, '..', '..', 'models', 'moby-gpt');
@@ -93,7 +95,12 @@ async function main(argv: string[]): Promise<void> {
   const stop = (signal: NodeJS.Signals): void => {
     if (stopping) {
       console.error(`transformer-native: ${signal} while stopping, exiting now`);
-      process.exit(128 + constants.signals[signal]);
+      const status = 128 + constants.signals[signal];
+      // Stop the model thread between two steps first (cancelling is one step): exiting while
+      // it is inside a native op can abort the process. At most SECOND_SIGNAL_MS either way.
+      setTimeout(() => process.exit(status), SECOND_SIGNAL_MS);
+      void server.engine.close({ cancel: true }).finally(() => process.exit(status));
+      return;
     }
     stopping = true;
     console.log(`transformer-native: ${signal}, finishing ${server.engine.inFlight} request(s) in flight (a second signal exits at once)`);

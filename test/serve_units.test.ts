@@ -1,12 +1,10 @@
 /**
  * The serving engine's host-side pieces: per-request sampling (against probabilities computed
- * independently in float64), stop-string streaming, parameter checks, and the server's limits.
+ * independently in float64), stop-string streaming, and parameter checks.
  */
 import { sampleRow, seededRandom } from '../lib/models/sampling';
 import { StopMatcher } from '../lib/serve/stop_matcher';
 import { checkSampling } from '../lib/serve/validate';
-import type { Engine } from '../lib/serve/engine';
-import { HTTP_DEFAULTS, createServer } from '../lib/serve/server';
 
 describe('sampleRow', () => {
   const logits = Float32Array.from([0.5, 2.0, -1.0, 1.5, 0.0, 1.9]);
@@ -117,25 +115,5 @@ describe('checkSampling', () => {
   ])('%p is refused', (p, cls, message) => {
     expect(() => checkSampling(p as never)).toThrow(cls as ErrorConstructor);
     expect(() => checkSampling(p as never)).toThrow(message);
-  });
-});
-
-describe('createServer limits', () => {
-  // The limits are checked before the engine is touched, so none is needed here.
-  const engine = {} as Engine;
-  it.each([
-    [{ headersTimeoutMs: 0 }, 'createServer: expected headersTimeoutMs a positive integer (milliseconds), but got 0'],
-    [{ keepAliveTimeoutMs: 1.5 }, 'expected keepAliveTimeoutMs a positive integer (milliseconds), but got 1.5'],
-    [{ bodyLimitBytes: -1 }, 'expected bodyLimitBytes a positive integer (bytes), but got -1'],
-    [{ shutdownGraceMs: -5 }, 'expected shutdownGraceMs a positive integer'],
-    [{ headersTimeoutMs: 2000, requestReceiveTimeoutMs: 1000 }, 'expected headersTimeoutMs (2000) at most requestReceiveTimeoutMs (1000)'],
-    [{ requestTimeoutMs: 60_000, idleTimeoutMs: 30_000 }, 'expected idleTimeoutMs (30000) greater than requestTimeoutMs (60000)'],
-  ])('%p is refused', (limits, message) => {
-    expect(() => createServer({ engine, ...limits })).toThrow(RangeError);
-    expect(() => createServer({ engine, ...limits })).toThrow(message);
-  });
-
-  it('defaults cut a stalled client off within 10-20 s of its first byte and keep idle keep-alive connections 5 s', () => {
-    expect(HTTP_DEFAULTS).toMatchObject({ headersTimeoutMs: 10_000, requestReceiveTimeoutMs: 20_000, keepAliveTimeoutMs: 5_000, bodyLimitBytes: 1 << 20, shutdownGraceMs: 5_000 });
   });
 });
