@@ -9,47 +9,17 @@
  * - the CLI: SIGTERM lets a request in flight finish, then the process exits 0.
  * The Engine's worker runs the compiled dist/ (built here when older than lib/).
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as tn from '../lib';
 import { BatchScheduler } from '../lib/serve/scheduler';
 import { loadModel, resolveModelFiles } from '../lib/serve/model_dir';
 import { serve } from '../lib/serve/server';
 import type { RunningServer } from '../lib/serve/server';
 import type { GenerationEvent, GenerationRequest } from '../lib/serve/types';
+import { CLI, cliUrl, ensureDist, makeModelDir } from './serve_fixture';
 
 jest.setTimeout(120_000);
-
-const ROOT = path.resolve(__dirname, '..');
-const CORPUS = 'Call me Ishmael. Some years ago, never mind how long precisely, having little or no money in my purse.\n';
-
-/** Rebuilds dist/ when any lib/ source is newer than the compiled worker (the Engine runs dist/ in its thread). */
-function ensureDist(): void {
-  const worker = path.join(ROOT, 'dist', 'lib', 'serve', 'worker.js');
-  const newest = (dir: string): number =>
-    Math.max(...fs.readdirSync(dir, { withFileTypes: true }).map((e) => (e.isDirectory() ? newest(path.join(dir, e.name)) : fs.statSync(path.join(dir, e.name)).mtimeMs)));
-  if (!fs.existsSync(worker) || fs.statSync(worker).mtimeMs < newest(path.join(ROOT, 'lib'))) {
-    execFileSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
-  }
-}
-
-/** Writes a random small GPT (blockSize 96) with a char tokenizer into a fresh directory. */
-function makeModelDir(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tn-serve-'));
-  const tokenizer = tn.tokenizers.CharTokenizer.train(CORPUS);
-  tokenizer.save(path.join(dir, 'tokenizer.json'));
-  const config = { architecture: 'gpt', name: 'test-gpt', vocabSize: tokenizer.vocabSize, blockSize: 96, nLayer: 2, nHead: 2, nEmbd: 32, dropout: 0 };
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(config));
-  tn.manualSeed(1234);
-  const gpt = new tn.models.GPT(config);
-  // Sharpen the random weights a little so sampled and greedy text differ visibly.
-  tn.noGrad(() => gpt.lm_head.weight.mul_(4));
-  tn.saveSafetensors(path.join(dir, 'model.safetensors'), gpt.stateDict());
-  gpt.dispose();
-  return dir;
-}
 
 let modelDir: string;
 beforeAll(() => {
@@ -257,16 +227,8 @@ describe('timeouts and shutdown', () => {
   });
 
   it('the CLI finishes requests in flight on SIGTERM, then exits 0', async () => {
-    const child = spawn(process.execPath, [path.join(ROOT, 'dist', 'lib', 'cli.js'), 'serve', '--model', modelDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = '';
-      child.stdout!.on('data', (d: Buffer) => {
-        out += d.toString();
-        const m = /at (http:\/\/\S+)/.exec(out);
-        if (m) resolve(m[1]);
-      });
-      child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
-    });
+    const child = spawn(process.execPath, [CLI, 'serve', '--model', modelDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const url = await cliUrl(child);
     const r = await fetch(`${url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ prompt: 'Call me', max_tokens: 90, temperature: 0, stream: true }) });
     const reader = r.body!.getReader();
     let text = new TextDecoder().decode((await reader.read()).value); // it is running

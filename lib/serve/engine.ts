@@ -72,7 +72,9 @@ export class Engine extends EventEmitter<{ step: [StepStats] }> {
   private nextId = 1;
   private closing = false;
   private readonly exited: Promise<void>;
-  private drained: (() => void) | null = null;
+  private readonly drained: Array<() => void> = [];
+  private closed: Promise<void> | null = null;
+  private cancelling = false;
 
   private constructor(
     private readonly worker: Worker,
@@ -153,15 +155,50 @@ export class Engine extends EventEmitter<{ step: [StepStats] }> {
   }
 
   /**
-   * Stops taking requests; by default waits for those in flight to finish (graceful shutdown),
-   * with `{ cancel: true }` cancels them. Then stops the model thread.
+   * Stops taking requests (generate() then throws EngineClosedError), lets those in flight
+   * finish, then stops the model thread. Resolves once the thread has exited.
+   *
+   * - `graceMs`: wait at most this long for requests in flight, then cancel them (their results
+   *   end with finishReason 'cancelled'). Default: wait for them however long they take.
+   * - `cancel: true`: cancel them at once (same as `graceMs: 0`).
+   *
+   * Cancelled requests end at the model thread's next step; if it does not answer within
+   * {@link Engine.CANCEL_WAIT_MS} (a step stuck in native code), the thread is terminated and
+   * their results reject. Calling close() again is safe: every call resolves when the engine is
+   * closed, and a shorter grace given later applies.
    */
-  async close(opts: { cancel?: boolean } = {}): Promise<void> {
+  close(opts: { cancel?: boolean; graceMs?: number } = {}): Promise<void> {
+    const graceMs = opts.cancel ? 0 : opts.graceMs;
+    if (graceMs !== undefined && !(graceMs >= 0)) throw new RangeError(`Engine.close: expected graceMs a non-negative number of milliseconds, but got ${graceMs}`);
     this.closing = true;
-    if (opts.cancel) for (const g of this.live.values()) g.cancel();
-    if (this.live.size > 0) await new Promise<void>((r) => (this.drained = r));
-    await this.worker.terminate();
-    await this.exited;
+    if (graceMs !== undefined) {
+      if (graceMs === 0) this.cancelAll();
+      else setTimeout(() => this.cancelAll(), graceMs).unref();
+    }
+    return (this.closed ??= (async () => {
+      await this.whenDrained();
+      await this.worker.terminate();
+      await this.exited;
+    })());
+  }
+
+  /** How long close() waits for cancelled requests to end before terminating the model thread. */
+  static readonly CANCEL_WAIT_MS = 2000;
+
+  /** Cancels every request in flight; terminates the model thread if they do not end in time. */
+  private cancelAll(): void {
+    if (this.live.size === 0 || this.cancelling) return;
+    this.cancelling = true;
+    for (const g of this.live.values()) g.cancel();
+    setTimeout(() => {
+      if (this.live.size > 0) void this.worker.terminate(); // 'exit' fails what is left
+    }, Engine.CANCEL_WAIT_MS).unref();
+  }
+
+  /** Resolves when no request is in flight. */
+  private whenDrained(): Promise<void> {
+    if (this.live.size === 0) return Promise.resolve();
+    return new Promise<void>((r) => this.drained.push(r));
   }
 
   private send(msg: ToWorker): void {
@@ -176,12 +213,16 @@ export class Engine extends EventEmitter<{ step: [StepStats] }> {
       if (e.kind === 'end') this.live.delete(e.id);
     }
     this.emit('step', stats);
-    if (this.live.size === 0 && this.drained) this.drained();
+    if (this.live.size === 0) this.notifyDrained();
+  }
+
+  private notifyDrained(): void {
+    for (const r of this.drained.splice(0)) r();
   }
 
   private failAll(err: Error): void {
     for (const g of this.live.values()) g.fail(err);
     this.live.clear();
-    this.drained?.();
+    this.notifyDrained();
   }
 }

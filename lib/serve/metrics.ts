@@ -6,10 +6,32 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Engine } from './engine';
 import type { StepStats } from './types';
 
+/**
+ * Why the server closed a connection: its headers or its whole request did not arrive in time
+ * (`headersTimeoutMs`, `requestReceiveTimeoutMs`; answered 408), no traffic for `idleTimeoutMs`
+ * during a response, an idle keep-alive connection past `keepAliveTimeoutMs`, or shutdown.
+ */
+export type ConnectionCloseReason = 'headers_timeout' | 'request_timeout' | 'idle_timeout' | 'keep_alive_timeout' | 'shutdown';
+
 /** The metrics a server exports at GET /metrics. */
 export class ServerMetrics {
   readonly registry = new Registry();
-  readonly requests = new Counter({ name: 'tn_requests_total', help: 'Completion requests by HTTP status', labelNames: ['status'] as const, registers: [this.registry] });
+  /**
+   * POST /v1/completions requests by HTTP status, every outcome included (validation 400s, 413,
+   * 415, 429, 503, 504; 499 when the client closed the connection first). Counted once per
+   * response where Node reports it closed, not by the route.
+   */
+  readonly requests = new Counter({ name: 'tn_requests_total', help: 'Completion requests (POST /v1/completions) by HTTP status; 499 = the client closed the connection first', labelNames: ['status'] as const, registers: [this.registry] });
+  /**
+   * Every HTTP response by route pattern and status: fastify's own 400 / 404 / 413 / 415 and
+   * the 400 / 408 / 431 written for a request that could not be read. `route` is the matched
+   * pattern, "unmatched" when none matched, "none" when the request never got that far.
+   */
+  readonly responses = new Counter({ name: 'tn_http_responses_total', help: 'HTTP responses by route and status (route "unmatched": no route; "none": the request could not be read; status 499: the client closed the connection first)', labelNames: ['route', 'status'] as const, registers: [this.registry] });
+  /** Connections the server closed itself, by reason (see {@link ConnectionCloseReason}). */
+  readonly connectionsClosed = new Counter({ name: 'tn_http_connections_closed_total', help: 'Connections closed by the server: headers_timeout, request_timeout (body too slow), idle_timeout, keep_alive_timeout, shutdown', labelNames: ['reason'] as const, registers: [this.registry] });
+  /** TCP connections open now. */
+  readonly openConnections = new Gauge({ name: 'tn_http_open_connections', help: 'HTTP connections open', registers: [this.registry] });
   readonly promptTokens = new Counter({ name: 'tn_prompt_tokens_total', help: 'Prompt tokens processed', registers: [this.registry] });
   readonly generatedTokens = new Counter({ name: 'tn_generated_tokens_total', help: 'Tokens generated', registers: [this.registry] });
   private window: Array<[number, number]> = [];
