@@ -21,6 +21,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { HTTP_DEFAULTS } from '../lib/serve/server';
+import { listeningUrl } from './util';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CLI = path.join(ROOT, 'dist', 'lib', 'cli.js');
@@ -43,15 +44,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 async function startServer(): Promise<{ child: ChildProcess; url: string; port: number }> {
   const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', '--threads', '1'], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /at (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`server exited (${code}) before listening:\n${out}`)));
-  });
+  const url = await listeningUrl(child);
   child.stdout!.resume();
   return { child, url, port: Number(new URL(url).port) };
 }

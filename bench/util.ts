@@ -1,5 +1,6 @@
 /** Shared benchmark helpers: medians, the Python baseline runner, table printing. */
 import { spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 
 /** One line of a side-by-side table (times in microseconds or milliseconds). */
@@ -59,4 +60,17 @@ export function timeMs(fn: () => void, reps: number, warmup = 1, opts: { pause?:
     runs.push(Number(process.hrtime.bigint() - t) / 1e6);
   }
   return median(runs);
+}
+
+/** The URL a `transformer-native serve` child process prints once it listens. */
+export function listeningUrl(child: ChildProcess): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /at (http:\/\/\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`server exited (${code}) before listening:\n${out}`)));
+  });
 }
