@@ -247,7 +247,7 @@ test('random calls return or throw an Error; the process survives', () => {
   // A long exploration (FUZZ_RUNS) reports its figures (bench/RESULTS.md quotes them).
   if (process.env.FUZZ_RUNS) process.stdout.write(`fuzz: ${stats.calls} calls, ${stats.returned} returned, ${stats.threw} threw (${[...stats.kinds].map(([k, n]) => `${k} ${n}`).join(', ')}), ${pending.length} async, ${Date.now() - started} ms\n`);
   // Everything made inside the runs was freed with them.
-  expect(tn.memory().liveTensors).toBe(base);
+  expect(tn.memory().liveTensors).toBeLessThanOrEqual(base); // <=: the addon's sweeps may also free garbage earlier tests left
   expect(tn.isGradEnabled()).toBe(true);
   // The generator reaches both outcomes, and the three error classes.
   expect(stats.calls).toBeGreaterThan(1000);

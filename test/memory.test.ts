@@ -186,7 +186,7 @@ describe('dispose', () => {
     expect(tn.memory().bytes - base.bytes).toBe(8000);
     v2.dispose();
     expect(tn.memory().bytes).toBe(base.bytes);
-    expect(tn.memory().liveTensors).toBe(base.liveTensors);
+    expect(tn.memory().liveTensors).toBeLessThanOrEqual(base.liveTensors); // <=: the addon's sweeps may also free garbage earlier tests left
   });
 });
 

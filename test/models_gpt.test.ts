@@ -126,7 +126,7 @@ describe('GPT KV cache', () => {
       cache.reset(1);
       for (let i = 0; i < 20; i++) tn.tidy(() => void tn.noGrad(() => gpt.forward(one, { cache })));
     }
-    expect(tn.memory().liveTensors).toBe(before);
+    expect(tn.memory().liveTensors).toBeLessThanOrEqual(before); // <=: the addon's sweeps may also free garbage earlier tests left
     one.dispose();
     cache.dispose();
     gpt.dispose();

@@ -213,7 +213,7 @@ describe('corrupted files throw a clear Error', () => {
         // expected
       }
     }
-    expect(tn.memory().liveTensors).toBe(before);
+    expect(tn.memory().liveTensors).toBeLessThanOrEqual(before); // <=: the addon's sweeps may also free garbage earlier tests left
   });
 });
 

@@ -82,7 +82,7 @@ describe('BatchScheduler (in process)', () => {
     run(8);
     const before = tn.memory().liveTensors;
     run(40);
-    expect(tn.memory().liveTensors).toBe(before);
+    expect(tn.memory().liveTensors).toBeLessThanOrEqual(before); // <=: the addon's sweeps may also free garbage earlier tests left
     s.dispose();
     model.dispose();
   });

@@ -115,16 +115,16 @@ describe('MemTransformerLM behaviour', () => {
     const before = tn.memory();
     run(50);
     const after = tn.memory();
-    expect(after.liveTensors).toBe(before.liveTensors);
-    expect(after.bytes).toBe(before.bytes);
+    expect(after.liveTensors).toBeLessThanOrEqual(before.liveTensors); // <=: the addon's sweeps may also free garbage earlier tests left
+    expect(after.bytes).toBeLessThanOrEqual(before.bytes);
     expect(state.mems[0].shape).toEqual([6, c.bsz, 16]);
     // Evaluation keeps the keys/values too: still flat once they exist.
     model.eval();
     run(3);
     const evalBefore = tn.memory();
     run(50);
-    expect(tn.memory().liveTensors).toBe(evalBefore.liveTensors);
-    expect(tn.memory().bytes).toBe(evalBefore.bytes);
+    expect(tn.memory().liveTensors).toBeLessThanOrEqual(evalBefore.liveTensors);
+    expect(tn.memory().bytes).toBeLessThanOrEqual(evalBefore.bytes);
     model.dispose();
   });
 
