@@ -3,11 +3,11 @@
  * compiled dist/ the Engine's worker thread runs, and the CLI's address as it prints it.
  */
 import { execFileSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tn from '../lib';
+import { listeningUrl } from '../bench/util';
 
 /** The repository root. */
 export const ROOT = path.resolve(__dirname, '..');
@@ -41,15 +41,5 @@ export function makeModelDir(): string {
   return dir;
 }
 
-/** The URL a CLI child prints once it listens ("... at http://127.0.0.1:PORT"); rejects if it exits first. */
-export function cliUrl(child: ChildProcess): Promise<string> {
-  return new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /at (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]);
-    });
-    child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
-  });
-}
+/** The URL a CLI child prints once it listens ("... at http://127.0.0.1:PORT"); rejects if it exits first (the benchmarks' helper). */
+export const cliUrl = listeningUrl;
