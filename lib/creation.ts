@@ -126,11 +126,12 @@ export function tensor(data: TensorData, opts: FromDataOptions = {}): Tensor {
     const inferred = allBool ? 'bool' : allInt && flat.length > 0 ? 'int64' : 'float32';
     const dst = dstCode ?? dtypeCode(inferred);
     // As torch.tensor: a value an integer dtype cannot hold is an error, not a wrapped number.
-    const range = INT_RANGE[opts.dtype ?? inferred];
+    const target = opts.dtype ?? inferred;
+    const range = INT_RANGE[target];
     if (range !== undefined) {
       for (const v of flat) {
         const x = Math.trunc(Number(v));
-        if (!(x >= range[0] && x <= range[1])) rangeError(where, `values that fit in ${opts.dtype ?? inferred} [${range[0]}, ${range[1]}]`, v);
+        if (!(x >= range[0] && x <= range[1])) rangeError(where, `values that fit in ${target} [${range[0]}, ${range[1]}]`, v);
       }
     }
     shape ??= nested;

@@ -121,12 +121,12 @@ class Addon : public Napi::Addon<Addon> {
   }
 
   // ---- handles the JS side let go of -------------------------------------------------
-  // A tensor outside any tidy scope is freed when V8 collects its JS object. The
-  // FinalizationRegistry (lib/memory.ts) does that once the event loop turns; a synchronous
-  // loop never lets it, and would hold every tensor it made. So each such object also gets a
-  // weak reference here, which V8 clears the moment it collects the object; after each full
-  // collection (seen through a sentinel, below) a sweep frees the handles whose objects are
-  // gone, inside the loop, and gives the freed memory back to the OS.
+  // A tensor outside any tidy scope is freed after V8 collects its JS object. A
+  // FinalizationRegistry would only do that once the event loop turns, which a synchronous
+  // loop never lets happen. So each such object gets a weak reference here, which V8 clears
+  // when it collects the object; after each full collection (seen through a sentinel, above)
+  // a sweep frees the handles whose objects are gone, inside the loop, and gives large frees
+  // back to the OS. When no ops run, lib/memory.ts calls sweep() from an idle timer.
 
   // adopt(tensors): weak references to Tensor objects ({_id}) outside tidy scopes.
   Napi::Value Adopt(const Napi::CallbackInfo& info) {
@@ -506,8 +506,9 @@ class Addon : public Napi::Addon<Addon> {
   static constexpr uint32_t kCheckEvery = 256;   // ops between looks at the sentinel
   static constexpr uint64_t kGrace = 4096;        // handles made before condemned ones are freed
   static constexpr int64_t kTrimBytes = int64_t{64} << 20;
-  // Weak references to the JS objects of adopted handles, by slot (never deleted at teardown:
-  // the environment frees what is left).
+  // Weak references to the JS objects of adopted handles, by slot. Not deleted at teardown:
+  // the instance data may be finalized after Node has finalized references, so what is left
+  // stays with the ending environment (one small allocation per live adopted tensor).
   std::vector<napi_ref> weak_;
   size_t weakCount_ = 0;
   std::vector<double> condemned_;
